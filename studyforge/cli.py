@@ -135,6 +135,38 @@ def compare(base: Path, compare: Path, keys: str, tolerance: float, report: Path
                              tolerance=tolerance, report=report))
 
 
+# --- build -----------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--study", "study_dir", type=ExistingDir, default=Path("specs/palace"), show_default=True)
+@click.option("--raw", "raw_dir", type=ExistingDir, default=None, help="Raw exports; without it the study is simulated first.")
+@click.option("--out", "out_dir", type=PathArg, default=Path("output/palace"), show_default=True)
+@click.option("--subjects", type=int, default=None, help="Simulated subjects (without --raw).")
+@click.option("--seed", type=int, default=None, help="Simulation seed (without --raw).")
+@click.option("--format", "formats", default="xpt,json", show_default=True, help="Dataset formats: xpt and/or json.")
+@click.option("--strict", is_flag=True, help="Errors make a non-zero exit and nothing is written.")
+def build(study_dir: Path, raw_dir: Path | None, out_dir: Path, subjects: int | None, seed: int | None,
+          formats: str, strict: bool) -> None:
+    """Build the whole package: raw -> SDTM -> ADaM, XPT, Dataset-JSON, define.xml/html, validation, report."""
+    from adam.pipeline import derive_adam
+    from adam.sdtm_input import read_sdtm_folder
+    from sdtm.command import run_sdtm
+    from sdtm.simulate.command import simulate_command
+    from studyforge.build import BuildOptions, Stages, build as run_build
+
+    fmt = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in fmt if f not in ("xpt", "json")]
+    if unknown or "xpt" not in fmt:
+        raise click.BadParameter(f"formats are xpt (always) and json, got {formats!r}", param_hint="--format")
+    stages = Stages(
+        simulate=lambda study, subjects, seed, out_dir: simulate_command(
+            study, subjects=subjects, seed=seed, out_dir=out_dir, overrides=()),
+        run_sdtm=run_sdtm, derive_adam=derive_adam, read_sdtm=read_sdtm_folder)
+    result = run_build(BuildOptions(study_dir=study_dir, out_dir=out_dir, raw_dir=raw_dir, subjects=subjects,
+                                    seed=seed, formats=fmt, strict=strict), stages)
+    sys.exit(result.exit_code)
+
+
 def rule_registries() -> dict[str, dict]:
     """The derivation rules each stage publishes, for `spec check` (purpose -> {rule name: params model})."""
     registries: dict[str, dict] = {}

@@ -16,12 +16,22 @@ SDTM or ADaM stage publishes, plus its parameters. No expression is ever evaluat
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NAME_PATTERN = r"^[A-Z][A-Z0-9_]{0,7}$"
 SAS_FORMAT_PATTERN = r"^\$?[A-Z0-9]*\d*\.\d*$"
+
+
+@lru_cache(maxsize=1)
+def observation_classes() -> frozenset[str]:
+    """def:Class values allowed by Define-XML CT (codelist C103329, General Observation Class)."""
+    from studyforge.standards import define_ct
+
+    ct = define_ct()
+    return frozenset(ct.loc[ct["Codelist Code"] == "C103329", "CDISC Submission Value"])
 
 
 class StrictModel(BaseModel):
@@ -160,6 +170,15 @@ class Dataset(StrictModel):
     variables: list[Variable] = Field(min_length=1)
     values: list[ValueLevel] = Field(default_factory=list)
     parameters: list[Parameter] = Field(default_factory=list)
+
+    @field_validator("class_")
+    @classmethod
+    def _class_in_define_ct(cls, value: str) -> str:
+        allowed = observation_classes()
+        if value not in allowed:
+            raise ValueError(f"class {value!r} is not a Define-XML General Observation Class term "
+                             f"(C103329): one of {', '.join(sorted(allowed))}")
+        return value
 
     @model_validator(mode="after")
     def _unique_and_keys(self) -> "Dataset":

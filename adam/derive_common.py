@@ -1,0 +1,98 @@
+"""Small generic helpers the ADSL and ADTTE derivations share (column access, filters, shaping).
+
+Kept separate from adam/bds.py (owned by the ADRS engineer) so the two can land independently;
+anything here that proves generally useful can move there later.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from studyforge.findings import Finding, Severity
+from studyforge.spec.models import Dataset
+
+
+def text_col(df: pd.DataFrame, name: str) -> pd.Series:
+    """A character column as str with '' for missing (an absent column reads as all '')."""
+    if name not in df.columns:
+        return pd.Series("", index=df.index, dtype="str")
+    s = df[name]
+    if pd.api.types.is_numeric_dtype(s):  # e.g. --SEQ read from XPT as float: 3.0 -> "3" (IDVARVAL form)
+        num = s.astype(float).to_numpy()
+        ok = np.isfinite(num)
+        integral = ok & (np.mod(np.where(ok, num, 0), 1) == 0)
+        as_int = np.where(integral, num, 0).astype(np.int64).astype(str)
+        txt = np.where(integral, as_int, num.astype(str))
+        return pd.Series(np.where(ok, txt, ""), index=df.index, dtype="str")
+    if isinstance(s.dtype, pd.StringDtype):  # already text (XPT readers strip trailing blanks): no copy work
+        return s.fillna("") if s.hasnans else s
+    return s.astype("str").fillna("").str.rstrip()
+
+
+def num_col(df: pd.DataFrame, name: str) -> pd.Series:
+    """A numeric column as float64 (text is converted; blanks and non-numbers become NaN)."""
+    if name not in df.columns:
+        return pd.Series(np.nan, index=df.index, dtype=float)
+    return pd.to_numeric(df[name], errors="coerce").astype(float)
+
+
+def where_mask(df: pd.DataFrame, where: Mapping[str, Iterable[str]] | None) -> pd.Series:
+    """Rows where every named variable takes one of the listed values (an empty filter keeps all)."""
+    mask = pd.Series(True, index=df.index)
+    for var, values in (where or {}).items():
+        mask &= text_col(df, var).isin([str(v) for v in values])
+    return mask
+
+
+def missing_columns(df: pd.DataFrame, cols: Iterable[str], dataset: str, rule: str) -> list[Finding]:
+    """ERROR findings for input columns a derivation needs but the SDTM dataset lacks."""
+    return [
+        Finding(Severity.ERROR, rule, f"input dataset {dataset} has no variable {c}", dataset=dataset, variable=c)
+        for c in cols if c not in df.columns
+    ]
+
+
+def subject_frame(usubjid: pd.Series) -> pd.DataFrame:
+    """An empty per-subject frame indexed by USUBJID, the skeleton that merges attach to."""
+    return pd.DataFrame(index=pd.Index(usubjid.to_numpy(), name="USUBJID"))
+
+
+def last_by(df: pd.DataFrame, key: str, order: list[str]) -> pd.DataFrame:
+    """The last row per key after sorting by `order` (stable, so input order breaks remaining ties)."""
+    return df.sort_values([key, *order], kind="mergesort").drop_duplicates(key, keep="last")
+
+
+def shape_frame(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
+    """Columns in spec order, only spec variables, Char as str ('' missing) and Num as float64.
+
+    Uses studyforge.dataset_writer.shape_to_spec when it exists; this fallback follows the same
+    contract (missing Req variable -> ERROR, extra column -> ERROR naming it, never silently dropped).
+    """
+    try:
+        from studyforge.dataset_writer import shape_to_spec  # type: ignore[attr-defined]
+    except ImportError:
+        shape_to_spec = None
+    if shape_to_spec is not None:
+        out, found = shape_to_spec(df, dataset)
+        return out, list(found)
+    findings: list[Finding] = []
+    names = [v.name for v in dataset.variables]
+    for extra in [c for c in df.columns if c not in names]:
+        findings.append(Finding(Severity.ERROR, "ADAM-SHAPE", f"derived column {extra} is not in the spec",
+                                dataset=dataset.name, variable=extra))
+    cols = {}
+    for v in dataset.variables:
+        if v.name not in df.columns:
+            if v.core == "Req":
+                findings.append(Finding(Severity.ERROR, "ADAM-SHAPE", "required variable was not derived",
+                                        dataset=dataset.name, variable=v.name))
+            cols[v.name] = (pd.Series("", index=df.index, dtype="str") if v.type == "Char"
+                            else pd.Series(np.nan, index=df.index, dtype=float))
+        elif v.type == "Char":
+            cols[v.name] = text_col(df, v.name)
+        else:
+            cols[v.name] = num_col(df, v.name)
+    return pd.DataFrame(cols, index=df.index).reset_index(drop=True), findings

@@ -1,0 +1,74 @@
+"""The ADaM stage as one pure function: SDTM frames + spec -> ADaM frames + findings.
+
+Order ADSL -> ADRS -> ADTTE (each reads the ones before). A dataset is recognised by its
+dataset-level derivation rule ("adsl", "adtte"; ADRS: the dataset named ADRS, built by
+adam.adrs.derive_adrs). Each result is shaped to its spec: spec order, spec variables only, types.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from adam.adsl import STANDARD_OUTPUTS as ADSL_STANDARD
+from adam.adsl import derive_adsl
+from adam.adtte import STANDARD_OUTPUTS as ADTTE_STANDARD
+from adam.adtte import derive_adtte
+from adam.derive_common import shape_frame
+from studyforge.findings import Finding, Severity
+from studyforge.spec.models import Dataset, Spec
+
+
+def _by_rule(spec: Spec, rule: str) -> Dataset | None:
+    hits = [d for d in spec.adam() if d.derivation is not None and d.derivation.rule == rule]
+    if len(hits) > 1:
+        raise ValueError(f"more than one ADaM dataset with rule {rule!r}: {', '.join(d.name for d in hits)}")
+    return hits[0] if hits else None
+
+
+def _adrs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
+    try:
+        from adam.adrs import derive_adrs  # type: ignore[attr-defined]
+    except ImportError as exc:
+        return pd.DataFrame(), [Finding(Severity.ERROR, "ADAM-NO-BUILDER", f"ADRS builder unavailable: {exc}",
+                                        dataset=ds.name)]
+    df, found = derive_adrs(sdtm, adsl, ds)
+    return df, list(found)
+
+
+def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
+    """Every ADaM dataset of the spec, shaped to it; problems are findings, never prints."""
+    findings: list[Finding] = []
+    out: dict[str, pd.DataFrame] = {}
+    raw: dict[str, pd.DataFrame] = {}
+    adsl_ds = _by_rule(spec, "adsl")
+    adtte_ds = _by_rule(spec, "adtte")
+    adrs_ds = spec.datasets.get("ADRS")
+    adrs_ds = adrs_ds if adrs_ds is not None and adrs_ds.purpose == "Analysis" else None
+    handled = {d.name for d in (adsl_ds, adtte_ds, adrs_ds) if d is not None}
+    for d in spec.adam():
+        if d.name not in handled:
+            findings.append(Finding(Severity.WARNING, "ADAM-NO-BUILDER", "no builder for this dataset's derivation rule; "
+                                    "not derived", dataset=d.name, value=d.derivation.rule if d.derivation else ""))
+    if adsl_ds is None:
+        if spec.adam():
+            findings.append(Finding(Severity.ERROR, "ADAM-NO-ADSL", "the spec has no dataset with rule 'adsl'"))
+        return out, findings
+    raw["ADSL"], f = derive_adsl(sdtm, adsl_ds)
+    findings += f
+    if raw["ADSL"].empty:
+        return out, findings
+    if adrs_ds is not None:
+        raw["ADRS"], f = _adrs(sdtm, raw["ADSL"], adrs_ds)
+        findings += f
+    if adtte_ds is not None:
+        raw["ADTTE"], f = derive_adtte(sdtm, raw["ADSL"], raw.get("ADRS"), adtte_ds)
+        findings += f
+    standard = {"ADSL": ADSL_STANDARD, "ADRS": frozenset(), "ADTTE": ADTTE_STANDARD}
+    for ds, key in ((adsl_ds, "ADSL"), (adrs_ds, "ADRS"), (adtte_ds, "ADTTE")):
+        if ds is None or key not in raw or len(raw[key].columns) == 0:
+            continue  # not asked for, or its builder already reported why it made nothing
+        listed = {v.name for v in ds.variables}
+        unlisted = [c for c in raw[key].columns if c in standard[key] and c not in listed]
+        out[ds.name], f = shape_frame(raw[key].drop(columns=unlisted), ds)
+        findings += f
+    return out, findings

@@ -1,0 +1,272 @@
+"""Named SDTM derivations: USUBJID, --SEQ, --DY, EPOCH, VISITNUM/VISIT, --LOBXFL, DM reference
+dates, AGE, ARM/ACTARM, --NRIND. Whole-frame operations; a loop only touches flagged ties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from studyforge.findings import Finding, Severity
+from studyforge.spec.models import Variable
+
+from . import _dates
+from .context import Context
+from .registry import (AgeParams, ArmParams, EpochParams, LobxflParams, NrindParams, SeqParams,
+                       StudyDayParams, SubjectDateParams, UsubjidParams, VisitParams)
+from .vocabulary import norm_key
+
+
+def usubjid(ctx: Context, var: Variable, p: UsubjidParams) -> pd.Series:
+    """STUDYID-SUBJID: the study id from the spec, the subject id as collected (it carries the site)."""
+    subj = ctx.field(p.subjid, var)
+    return (ctx.spec.study.id + p.sep + subj).where(subj != "", "").astype(str)
+
+
+def seq(ctx: Context, var: Variable, p: SeqParams) -> pd.Series:
+    """--SEQ: 1..n per USUBJID in the spec's sort order (stable, so equal keys keep raw order)."""
+    res = ctx.result
+    keys = ["USUBJID", *p.sort]
+    frame = pd.DataFrame({k: (res[k] if k in res.columns else "") for k in keys}, index=res.index)
+    for k in keys:
+        if frame[k].dtype != object and not pd.api.types.is_string_dtype(frame[k]):
+            frame[k] = pd.to_numeric(frame[k], errors="coerce")
+    order = frame.sort_values(keys, kind="mergesort", na_position="first").index
+    out = pd.Series(0.0, index=res.index)
+    out.loc[order] = frame.loc[order].groupby("USUBJID", sort=False).cumcount().to_numpy() + 1.0
+    return out.astype(float)
+
+
+def _dm_ref(ctx: Context, name: str) -> pd.Series:
+    dm = ctx.out.get("DM")
+    if dm is None or name not in dm.columns:
+        return pd.Series("", index=ctx.result.index, dtype=str)
+    m = dict(zip(dm["USUBJID"], dm[name]))
+    return ctx.result["USUBJID"].map(m).fillna("").astype(str)
+
+
+def study_day(ctx: Context, var: Variable, p: StudyDayParams) -> pd.Series:
+    """--DY = date - RFSTDTC (+1 on/after); only complete dates; the --DTC itself is never altered."""
+    dtc = ctx.var(p.dtc).astype(str)
+    return _dates.study_day(dtc, _dm_ref(ctx, "RFSTDTC")).astype("Float64").astype(float)
+
+
+def _days(dtc: pd.Series) -> np.ndarray:
+    d = _dates.complete_date(dtc)
+    return ((d - pd.Timestamp("1960-01-01")).dt.days).to_numpy(dtype=float)
+
+
+def epoch(ctx: Context, var: Variable, p: EpochParams) -> pd.Series:
+    """EPOCH of the SE element whose [SESTDTC, SEENDTC) holds the date (last element: end inclusive).
+
+    Compared on complete dates; a partial --DTC gets no EPOCH (not guessed)."""
+    se = ctx.out.get("SE")
+    idx = ctx.result.index
+    if se is None or se.empty:
+        return pd.Series("", index=idx, dtype=str)
+    s = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD"]].copy()
+    s["st"] = _days(s["SESTDTC"])
+    s["en"] = _days(s["SEENDTC"])
+    s = s.sort_values(["USUBJID", "TAETORD"], kind="mergesort")
+    s["k"] = s.groupby("USUBJID").cumcount()
+    s["last"] = s.groupby("USUBJID")["k"].transform("max") == s["k"]
+    d = pd.DataFrame({"USUBJID": ctx.result["USUBJID"].to_numpy(), "d": _days(ctx.var(p.dtc).astype(str)),
+                      "row": np.arange(len(idx))})
+    m = d.merge(s[["USUBJID", "st", "en", "EPOCH", "k", "last"]], on="USUBJID", how="inner")
+    inside = (m["d"] >= m["st"]) & ((m["d"] < m["en"]) | (m["last"] & (m["d"] <= m["en"])) | m["en"].isna())
+    m = m[inside].sort_values(["row", "k"]).drop_duplicates("row", keep="first")
+    out = np.full(len(idx), "", dtype=object)
+    out[m["row"].to_numpy()] = m["EPOCH"].to_numpy()
+    return pd.Series(out, index=idx).astype(str)
+
+
+def visit_schedule(ctx: Context) -> pd.DataFrame:
+    """TV rows of the spec: planned VISITNUM/VISIT (EDC folder names are the VISIT names)."""
+    tv = ctx.spec.datasets.get("TV")
+    rows = tv.derivation.params.get("rows", []) if tv and tv.derivation else []
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=["VISITNUM", "VISIT"])
+    return df[["VISITNUM", "VISIT"]].drop_duplicates("VISIT")
+
+
+def _unscheduled_table(ctx: Context, field: str, sched: dict[str, float], prefix: str) -> pd.DataFrame:
+    """(SUBJID, FOLDER) -> VISITNUM for unscheduled folders: previous scheduled visit + .01, .02 ...
+    ordered by the visit dates of the raw visit form (sv)."""
+    cache = ctx.out.get("__unsched")
+    if cache is not None:
+        return cache
+    sv = ctx.form("sv")
+    if sv is None or "VISDAT" not in sv.frame.columns:
+        tab = pd.DataFrame(columns=["SUBJID", "FOLDER", "VNUM"])
+    else:
+        f = sv.frame
+        iso, _ = _dates.edc_date_to_iso(f["VISDAT"])
+        t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "FOLDER": norm_key(f[field]), "d": _days(iso)})
+        t["sched"] = t["FOLDER"].map(sched)
+        t = t.sort_values(["SUBJID", "d"], kind="mergesort", na_position="last")
+        t["prev"] = t.groupby("SUBJID")["sched"].ffill()
+        un = t[t["FOLDER"].str.startswith(prefix)].copy()
+        un["prev"] = un["prev"].fillna(0.0)
+        un["k"] = un.groupby(["SUBJID", "prev"]).cumcount() + 1
+        un["VNUM"] = (un["prev"] + un["k"] * 0.01).round(2)
+        tab = un[["SUBJID", "FOLDER", "VNUM"]].drop_duplicates(["SUBJID", "FOLDER"])
+    ctx.out["__unsched"] = tab
+    return tab
+
+
+def visit(ctx: Context, var: Variable, p: VisitParams) -> pd.Series:
+    """VISITNUM/VISIT from the TV schedule; unscheduled visits per SDTMIG: previous VISITNUM + .01 ..."""
+    prefix = "UNSCHEDULED"
+    tv = visit_schedule(ctx)
+    sched = {str(v).upper(): float(n) for n, v in zip(tv["VISITNUM"], tv["VISIT"])}
+    folder = norm_key(ctx.field(p.field, var))
+    num = folder.map(sched)
+    uns = folder.str.startswith(prefix)
+    if uns.any():
+        tab = _unscheduled_table(ctx, p.field, sched, prefix)
+        key = pd.DataFrame({"SUBJID": ctx.field("SUBJID").to_numpy(), "FOLDER": folder.to_numpy()})
+        got = key.merge(tab, on=["SUBJID", "FOLDER"], how="left")["VNUM"].to_numpy()
+        num = num.where(~uns, pd.Series(got, index=num.index))
+        miss = uns & num.isna()
+        if miss.any():
+            ctx.row_findings(miss, Severity.WARNING, "SD0502", "unscheduled folder has no visit date in the "
+                             "visit form (sv); VISITNUM cannot be placed", var.name, p.field, folder)
+    unknown = ~uns & num.isna() & (folder != "")
+    if unknown.any():
+        ctx.row_findings(unknown, Severity.ERROR, "SD0501", "EDC folder is not a visit of the TV schedule",
+                         var.name, p.field, folder)
+    if p.output == "visitnum":
+        return num.astype(float)
+    label = folder.where(~uns, "UNSCHEDULED " + num.map(lambda v: "" if pd.isna(v) else f"{v:.2f}"))
+    return label.where(num.notna(), "").astype(str)
+
+
+def lobxfl(ctx: Context, var: Variable, p: LobxflParams) -> pd.Series:
+    """--LOBXFL: the last non-missing result on or before first dose (DM.RFXSTDTC) per USUBJID and
+    `by`. Partial dates are not candidates. Ties on the same date: latest time, then highest --SEQ;
+    each tie is reported as a NOTICE naming the records involved."""
+    res = ctx.result
+    dtc = ctx.var(p.dtc).astype(str)
+    ref = _dm_ref(ctx, "RFXSTDTC")
+    has = ctx.var(p.result).astype(str).str.strip() != ""
+    d = _days(dtc)
+    r = _days(ref)
+    both_time = dtc.str.len().ge(16) & ref.str.len().ge(16)
+    before = np.where(both_time, dtc.str.slice(0, 16) <= ref.str.slice(0, 16), d <= r)
+    cand = has & (~np.isnan(d)) & (~np.isnan(r)) & pd.Series(before, index=res.index)
+    c = pd.DataFrame({"USUBJID": res["USUBJID"], "d": d, "dtc": dtc, "seq": pd.to_numeric(res[p.seq]),
+                      **{b: res[b] for b in p.by}})[cand]
+    out = pd.Series("", index=res.index, dtype=str)
+    if c.empty:
+        return out
+    grp = ["USUBJID", *p.by]
+    c = c.sort_values([*grp, "d", "dtc", "seq"], kind="mergesort")
+    last = c.groupby(grp, sort=False).tail(1)
+    out.loc[last.index] = "Y"
+    # ties: other candidates on the same (last) date in the group
+    lastd = last.set_index(grp)["d"]
+    c2 = c.join(lastd.rename("lastd"), on=grp)
+    tied = c2[c2["d"] == c2["lastd"]]
+    n = tied.groupby(grp)["d"].transform("size")
+    for key, g in tied[n > 1].groupby(grp, sort=True):
+        chosen = g.index[-1]
+        seqs = ", ".join(f"{p.seq}={int(s)}" for s in g["seq"])
+        ctx.findings.append(Finding(Severity.NOTICE, "SD0601",
+                                    f"{len(g)} records share the last pre-dose date {g['dtc'].iloc[-1][:10]} "
+                                    f"({seqs}); flagged {p.seq}={int(g.loc[chosen, 'seq'])} (latest time, then "
+                                    f"highest {p.seq})", dataset=ctx.ds.name, variable=var.name,
+                                    usubjid=str(key[0]), record=seqs))
+    return out
+
+
+def subject_date(ctx: Context, var: Variable, p: SubjectDateParams) -> pd.Series:
+    """Earliest/latest date per subject from another raw form (DM reference dates, DTHDTC)."""
+    rf = ctx.form(p.form)
+    subj = ctx.field("SUBJID")
+    if rf is None:
+        ctx.warn("SD0103", f"raw form {p.form!r} absent: {var.name} left empty", variable=var.name,
+                 file=ctx.spec_file)
+        return pd.Series("", index=subj.index, dtype=str)
+    f = rf.frame
+    if p.date not in f.columns:
+        ctx.error("SD0102", f"required column {p.date!r} missing in raw form {p.form}", variable=var.name,
+                  file=rf.path, field=p.date)
+        return pd.Series("", index=subj.index, dtype=str)
+    keep = pd.Series(True, index=f.index)
+    if p.where_field:
+        keep = norm_key(f.get(p.where_field, pd.Series("", index=f.index))).isin(
+            [v.upper() for v in p.where_in])
+    if p.text:
+        t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "iso": f[p.date].str.strip()})[keep]
+        ctx.recon.add_used(p.form, f"{ctx.ds.name}.{var.name}", len(t))
+        return subj.map(t.groupby("SUBJID")["iso"].agg(p.agg)).fillna("").astype(str)
+    if p.format == "edc":
+        iso, err = _dates.edc_date_to_iso(f[p.date])
+    else:
+        iso = f[p.date].str.strip()
+        err = ~_dates.is_valid_iso8601(iso)
+    if p.time and p.time in f.columns:
+        t = f[p.time].str.strip()
+        okt = t.str.match(r"^\d{2}:\d{2}$")
+        iso = iso.where(~(okt & (iso.str.len() == 10)), iso + "T" + t)
+    t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "iso": iso})[keep & ~err & (iso != "")]
+    ctx.recon.add_used(p.form, f"{ctx.ds.name}.{var.name}", len(t))
+    agg = t.groupby("SUBJID")["iso"].agg(p.agg)
+    return subj.map(agg).fillna("").astype(str)
+
+
+def age(ctx: Context, var: Variable, p: AgeParams) -> pd.Series:
+    """Whole years from birth to the reference date. A partial birth date gives an age only when
+    every possible birth date in it gives the same age ('unambiguous'); otherwise empty + WARNING."""
+    raw = ctx.field(p.birth, var)
+    iso, err = _dates.edc_date_to_iso(raw)
+    if err.any():
+        ctx.row_findings(err, Severity.ERROR, "SD0301", "unparseable or impossible date", var.name, p.birth, raw)
+    ref = _dates.complete_date(ctx.var(p.ref).astype(str))
+    parts = iso.str.extract(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$").apply(pd.to_numeric, errors="coerce")
+    y, m, d = parts[0], parts[1], parts[2]
+    def years(by, bm, bd):
+        return ref.dt.year - by - ((ref.dt.month < bm) | ((ref.dt.month == bm) & (ref.dt.day < bd))).astype(int)
+    lo_m, hi_m = m.fillna(1), m.fillna(12)
+    last_day = pd.to_datetime(pd.DataFrame({"year": y.fillna(2000), "month": hi_m.fillna(12), "day": 1}),
+                              errors="coerce") + pd.offsets.MonthEnd(0)
+    lo_d, hi_d = d.fillna(1), d.fillna(last_day.dt.day)
+    a_old = years(y, hi_m, hi_d)   # latest possible birth -> youngest
+    a_young = years(y, lo_m, lo_d)
+    out = a_old.where(a_old == a_young)
+    if p.partial == "missing":
+        out = out.where(d.notna())
+    amb = y.notna() & ref.notna() & out.isna()
+    if amb.any():
+        ctx.row_findings(amb, Severity.WARNING, "SD0701", "partial birth date: age not determinable "
+                         "unambiguously; AGE left empty", var.name, p.birth, raw)
+    return out.astype(float)
+
+
+def arm(ctx: Context, var: Variable, p: ArmParams) -> pd.Series:
+    """Single-arm assignment: treated subjects (any record in the dosing form) get the arm; screen
+    failures (rows in the eligibility form and never treated) get ARMNRS 'SCREEN FAILURE'."""
+    subj = ctx.field("SUBJID")
+    ex = ctx.form(p.treated_form)
+    treated = subj.isin(set(ex.frame["SUBJID"].str.strip())) if ex is not None else pd.Series(False, index=subj.index)
+    sf_form = ctx.form(p.screen_fail_form) if p.screen_fail_form else None
+    sf = subj.isin(set(sf_form.frame["SUBJID"].str.strip())) if sf_form is not None else pd.Series(False, index=subj.index)
+    sf = sf & ~treated
+    if p.output in ("ARMCD", "ARM"):
+        val = p.armcd if p.output == "ARMCD" else p.arm
+        return pd.Series(np.where(sf, "", val), index=subj.index).astype(str)
+    if p.output in ("ACTARMCD", "ACTARM"):
+        val = p.armcd if p.output == "ACTARMCD" else p.arm
+        return pd.Series(np.where(treated, val, ""), index=subj.index).astype(str)
+    return pd.Series(np.select([sf, ~treated], ["SCREEN FAILURE", "ASSIGNED, NOT TREATED"], ""),
+                     index=subj.index).astype(str)
+
+
+def nrind(ctx: Context, var: Variable, p: NrindParams) -> pd.Series:
+    """LOW / HIGH / NORMAL of the standard result against the standard range (empty when unknown)."""
+    r = pd.to_numeric(ctx.var(p.result), errors="coerce")
+    lo = pd.to_numeric(ctx.var(p.low), errors="coerce")
+    hi = pd.to_numeric(ctx.var(p.high), errors="coerce")
+    out = np.select([r.isna(), lo.notna() & (r < lo), hi.notna() & (r > hi), lo.notna() | hi.notna()],
+                    ["", "LOW", "HIGH", "NORMAL"], "")
+    return pd.Series(out, index=r.index).astype(str)

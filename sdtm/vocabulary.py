@@ -1,0 +1,177 @@
+"""The mapping vocabulary: copy, CT mapping, constants, ISO 8601 dates, conditions, unit tables.
+
+Each rule takes the build context, the target variable and its validated params, and returns one
+value per working row. Problems become findings that name raw file, line, field and value.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from studyforge.findings import Severity
+from studyforge.spec.models import Codelist, Variable
+
+from . import _dates
+from .context import FORM, Context
+from .registry import (ConditionParams, ConstantParams, CopyParams, CtMapParams, DecodeParams,
+                       Iso8601Params, UnitConvertParams)
+
+_WS = re.compile(r"\s+")
+
+
+def norm_key(s: pd.Series) -> pd.Series:
+    return s.fillna("").astype(str).str.strip().str.upper().str.replace(_WS, " ", regex=True)
+
+
+def codelist_lookup(cl: Codelist) -> dict[str, str]:
+    """Normalized spelling (value, decode, synonyms) -> submission value."""
+    m: dict[str, str] = {}
+    for t in cl.terms:
+        for k in [t.value, t.decode or "", *t.synonyms]:
+            k = _WS.sub(" ", k.strip().upper())
+            if k:
+                m.setdefault(k, t.value)
+    return m
+
+
+def _source(ctx: Context, field: str, var: Variable | None) -> pd.Series:
+    if field == FORM:
+        return ctx.frame[FORM].astype(str)
+    return ctx.field(field, var)
+
+
+def copy(ctx: Context, var: Variable, p: CopyParams) -> pd.Series:
+    s = _source(ctx, p.field, var)
+    if p.fallback:
+        s = s.where(s != "", _source(ctx, p.fallback, var))
+    return s.str.upper() if p.upper else s
+
+
+def map_to_codelist(ctx: Context, var: Variable, raw: pd.Series, codelist_id: str | None, field: str) -> pd.Series:
+    """Map raw text to CT submission values; unmapped: ERROR (non-extensible) or WARNING (kept)."""
+    if not codelist_id or codelist_id not in ctx.spec.codelists:
+        ctx.error("SD0201", f"variable {var.name} maps to codelist {codelist_id!r} which the spec does not define",
+                  variable=var.name, file=ctx.spec_file)
+        return raw
+    cl = ctx.spec.codelists[codelist_id]
+    mapped = norm_key(raw).map(codelist_lookup(cl))
+    miss = mapped.isna() & (raw.str.strip() != "")
+    if miss.any():
+        sev = Severity.WARNING if cl.extensible else Severity.ERROR
+        ctx.row_findings(miss, sev, "SD0202" if not cl.extensible else "SD0203",
+                         f"value not in {'extensible' if cl.extensible else 'non-extensible'} codelist {cl.id}"
+                         + ("; kept as collected" if cl.extensible else ""), var.name, field, raw)
+    return mapped.fillna(raw.str.strip()).astype(str)
+
+
+def ct_map(ctx: Context, var: Variable, p: CtMapParams) -> pd.Series:
+    raw = _source(ctx, p.field, var)
+    return map_to_codelist(ctx, var, raw, p.codelist or var.codelist, p.field)
+
+
+def decode(ctx: Context, var: Variable, p: DecodeParams) -> pd.Series:
+    """Text of a code: the decode of the term, or for paired TESTCD/TEST codelists the term of the
+    same NCI code in the paired list (e.g. EOR01TC -> EOR01TN)."""
+    codes = ctx.var(p.var).astype(str)
+    by_value: dict[str, str] = {}
+    for cid in p.codelists:
+        cl = ctx.spec.codelists.get(cid)
+        if cl is None:
+            ctx.error("SD0201", f"codelist {cid!r} not in spec", variable=var.name, file=ctx.spec_file)
+            continue
+        for t in cl.terms:
+            by_value.setdefault(t.value, t.decode or t.value)
+    out = codes.map(by_value)
+    miss = out.isna() & (codes != "")
+    if miss.any():
+        ctx.row_findings(miss, Severity.ERROR, "SD0204", f"no decode in {', '.join(p.codelists)}", var.name,
+                         p.var, codes)
+    return out.fillna("").astype(str)
+
+
+def constant(ctx: Context, var: Variable, p: ConstantParams) -> pd.Series:
+    return pd.Series(p.value, index=ctx.frame.index, dtype=object if var.type == "Num" else str)
+
+
+def iso_from_raw(ctx: Context, var: Variable, date_field: str, time_field: str | None, fmt: str) -> pd.Series:
+    """ISO 8601 text from raw date (+ time); partial kept partial; impossible -> ERROR, empty."""
+    raw = ctx.field(date_field, var)
+    if fmt == "edc":
+        iso, err = _dates.edc_date_to_iso(raw)
+    else:
+        iso = raw.str.strip()
+        err = ~_dates.is_valid_iso8601(iso)
+        iso = iso.where(~err, "")
+    if err.any():
+        ctx.row_findings(err, Severity.ERROR, "SD0301", "unparseable or impossible date", var.name, date_field, raw)
+    if time_field:
+        t = ctx.field(time_field, var)
+        tm = t.str.extract(r"^(\d{1,2}):(\d{2})$")
+        h = pd.to_numeric(tm[0], errors="coerce")
+        mi = pd.to_numeric(tm[1], errors="coerce")
+        tok = h.between(0, 23) & mi.between(0, 59)
+        bad = (t != "") & ~tok
+        if bad.any():
+            ctx.row_findings(bad, Severity.ERROR, "SD0302", "unparseable time", var.name, time_field, t)
+        full = iso.str.len() == 10
+        ttxt = h.map(lambda v: f"{int(v):02d}" if pd.notna(v) else "") + ":" + tm[1].fillna("")
+        iso = iso.where(~(full & tok), iso + "T" + ttxt)
+    return iso.astype(str)
+
+
+def iso8601(ctx: Context, var: Variable, p: Iso8601Params) -> pd.Series:
+    return iso_from_raw(ctx, var, p.date, p.time, p.format)
+
+
+def condition(ctx: Context, var: Variable, p: ConditionParams) -> pd.Series:
+    if p.var:
+        src = ctx.var(p.var).fillna("").astype(str)
+    elif p.field:
+        src = _source(ctx, p.field, var)
+    else:
+        src = pd.Series("", index=ctx.frame.index, dtype=str)
+    key = norm_key(src)
+    out = pd.Series(np.where(p.otherwise_source, src, p.default), index=src.index, dtype=object) \
+        if p.otherwise_source else pd.Series(p.default, index=src.index, dtype=object)
+    if p.nonempty is not None:
+        out = out.where(src.str.strip() == "", p.nonempty)
+    for case in reversed(p.cases):
+        keys = {_WS.sub(" ", v.strip().upper()) for v in case.in_}
+        out = out.where(~key.isin(keys), case.value)
+    return out.astype(str)
+
+
+def _fmt_num(x: pd.Series, decimals: int) -> pd.Series:
+    r = x.round(decimals)
+    return r.map(lambda v: "" if pd.isna(v) else f"{v:.{decimals}f}".rstrip("0").rstrip("."))
+
+
+def unit_convert(ctx: Context, var: Variable, p: UnitConvertParams) -> pd.Series:
+    """Standardize a result with the spec's unit table; a unit missing from the table -> WARNING."""
+    val = ctx.field(p.value, var)
+    unit = norm_key(ctx.var(p.unit_var).astype(str) if p.unit_var else ctx.field(p.unit, var))
+    testcd = ctx.var(p.testcd).astype(str)
+    tab = pd.DataFrame([r.model_dump() for r in p.table])
+    tab["from_key"] = norm_key(tab["from_unit"])
+    left = pd.DataFrame({"testcd": testcd.to_numpy(), "from_key": unit.to_numpy()})
+    merged = left.merge(tab[["testcd", "from_key", "to_unit", "factor", "offset"]].drop_duplicates(["testcd", "from_key"]),
+                        on=["testcd", "from_key"], how="left")
+    merged.index = ctx.frame.index
+    num = pd.to_numeric(val, errors="coerce")
+    has_val = val != ""
+    known = merged["factor"].notna()
+    if p.output == "unit":
+        bad = has_val & ~known & (var.name.endswith("STRESU"))
+        if bad.any():
+            ctx.row_findings(bad, Severity.WARNING, "SD0401", "unit not in the spec's conversion table for this "
+                             "test; standard result left empty", var.name, p.unit, ctx.field(p.unit, var))
+        return merged["to_unit"].where(known & has_val, "").fillna("").astype(str)
+    conv = (num + merged["offset"]) * merged["factor"]
+    if p.output == "number":
+        return conv.astype(float)
+    # text: converted number, or the original text when it is not numeric (e.g. "<5")
+    txt = _fmt_num(conv, p.decimals)
+    return txt.where(num.notna() | ~has_val, val).where(known | ~has_val, "").astype(str)

@@ -1,0 +1,370 @@
+"""ISO 8601 date/time text (partial forms included) and SAS date/datetime numbers, vectorized.
+
+SDTM --DTC values are ISO 8601 extended-format text that may be partial; ADaM *DT / *DTM are SAS
+numbers (days / seconds since 1960-01-01). Conventions chosen here, conservatively:
+
+* Accepted forms: ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD``, ``YYYY-MM-DDThh``, ``...Thh:mm``,
+  ``...Thh:mm:ss`` with optional fractional seconds (``.`` or ``,``) and, only when a time is
+  present, an optional UTC designator / offset (``Z``, ``+hh:mm``, ``-hh:mm``; ignored in SAS values).
+* A single ``-`` stands for a missing middle component (SDTMIG 3.4 section 4.4.4, e.g.
+  ``2021---15``, ``2021-05-15T-:30``); it is legal only when a later component is known. The
+  precision is then that of the last component of the unbroken leading run (``2021---15`` -> year).
+  A missing year (``--05-15``) is not accepted.
+* Trailing blanks are ignored (SAS character values are blank padded); any other whitespace,
+  durations and intervals (``P1D``, ``a/b``) are invalid for a date/time value.
+* Hours 00-23 (``T24:00`` is invalid), minutes and seconds 00-59 (no leap second).
+* Empty text (or a missing value) is valid and means "missing".
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Literal
+
+import numpy as np
+import pandas as pd
+
+SAS_EPOCH_DAYS = -3653  # 1960-01-01 as days since 1970-01-01
+
+_NUM_OR_DASH = r"(\d{2}|-)"
+_ISO_RE = (
+    r"^(?P<year>\d{4})"
+    r"(?:-(?P<month>\d{2}|-)"
+    r"(?:-(?P<day>\d{2}|-)"
+    r"(?:T(?P<hour>\d{2}|-)"
+    r"(?::(?P<minute>\d{2}|-)"
+    r"(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?"
+    r")?)?)?$"
+)
+COMPONENTS = ["year", "month", "day", "hour", "minute", "second"]
+PRECISIONS = ["", "year", "month", "day", "hour", "minute", "second"]
+
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])}
+_UNKNOWN = {"UN", "UNK", "UK", "NK", "UNKN", "XX", "XXX", "XXXX"}
+
+
+# --- calendar arithmetic (proleptic Gregorian, vectorized on int64 arrays) -------------------
+
+def _is_leap(year: np.ndarray) -> np.ndarray:
+    return ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+
+
+def days_in_month(year: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Number of days of each (year, month); month must be 1..12."""
+    table = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+    m = np.clip(np.asarray(month, dtype=np.int64), 0, 12)
+    return table[m] + ((m == 2) & _is_leap(np.asarray(year, dtype=np.int64))).astype(np.int64)
+
+
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 (H. Hinnant's algorithm, integer only)."""
+    y = np.asarray(y, dtype=np.int64) - (np.asarray(m) <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    m = np.asarray(m, dtype=np.int64)
+    doy = (153 * (m + np.where(m > 2, -3, 9)) + 2) // 5 + np.asarray(d, dtype=np.int64) - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+def _civil_from_days(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    z = np.asarray(z, dtype=np.int64) + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    y = yoe + era * 400
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    m = mp + np.where(mp < 10, 3, -9)
+    return y + (m <= 2), m, d
+
+
+# --- parsing --------------------------------------------------------------------------------
+
+def _as_text(values: Iterable | pd.Series) -> pd.Series:
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    txt = s.astype("string").fillna("").str.rstrip(" ")
+    return txt
+
+
+def parse_iso8601(values: pd.Series) -> pd.DataFrame:
+    """Split ISO 8601 text into components with validity and precision, one row per input row.
+
+    Columns: year, month, day, hour, minute, second (Int64; <NA> when absent or "-"), fraction
+    (Float64 seconds fraction), valid (bool), precision ("" for missing or invalid values).
+    """
+    txt = _as_text(values)
+    codes, uniques = pd.factorize(txt)
+    if len(uniques) < len(txt):  # dates repeat a lot: parse each distinct text once
+        parsed = _parse_distinct(pd.Series(np.asarray(uniques, dtype=object), dtype="string"))
+        out = parsed.take(np.where(codes < 0, 0, codes)) if len(parsed) else _parse_distinct(txt)
+        out.index = txt.index
+        return out
+    return _parse_distinct(txt)
+
+
+def _parse_distinct(txt: pd.Series) -> pd.DataFrame:
+    parts = txt.str.extract(_ISO_RE)
+    n = len(txt)
+    empty = (txt == "").to_numpy(dtype=bool)
+    matched = parts["year"].notna().to_numpy(dtype=bool)
+
+    present = {}
+    dash = {}
+    nums = {}
+    for c in COMPONENTS:
+        col = parts[c]
+        present[c] = col.notna().to_numpy(dtype=bool)
+        dash[c] = (col == "-").fillna(False).to_numpy(dtype=bool)
+        num = pd.to_numeric(col.where(~pd.Series(dash[c], index=col.index)), errors="coerce")
+        nums[c] = num.to_numpy(dtype=float, na_value=np.nan)
+
+    # a "-" placeholder must be followed by some known component
+    later_known = np.zeros(n, dtype=bool)
+    dash_ok = np.ones(n, dtype=bool)
+    for c in reversed(COMPONENTS):
+        dash_ok &= ~dash[c] | later_known
+        later_known |= present[c] & ~dash[c]
+
+    def known(c: str) -> np.ndarray:
+        return ~np.isnan(nums[c])
+
+    y, mo, d = nums["year"], nums["month"], nums["day"]
+    ok = matched & dash_ok
+    ok &= ~known("month") | ((mo >= 1) & (mo <= 12))
+    mo_safe = np.where(known("month") & (mo >= 1) & (mo <= 12), mo, 1).astype(np.int64)
+    y_safe = np.where(known("year"), y, 2000).astype(np.int64)
+    max_day = np.where(known("month"), days_in_month(y_safe, mo_safe), 31)
+    ok &= ~known("day") | ((d >= 1) & (d <= max_day))
+    ok &= ~known("hour") | (nums["hour"] <= 23)
+    ok &= ~known("minute") | (nums["minute"] <= 59)
+    ok &= ~known("second") | (nums["second"] <= 59)
+    tz = parts["tz"].fillna("")
+    tz_h = pd.to_numeric(tz.str.slice(1, 3), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    tz_m = pd.to_numeric(tz.str.slice(4, 6), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    has_off = tz.str.len().to_numpy() == 6
+    ok &= ~has_off | ((tz_h <= 14) & (tz_m <= 59))
+
+    # precision: last component of the unbroken leading run of known components
+    level = np.zeros(n, dtype=np.int64)
+    run = np.ones(n, dtype=bool)
+    for i, c in enumerate(COMPONENTS, start=1):
+        run &= known(c)
+        level = np.where(run, i, level)
+    level = np.where(ok, level, 0)
+    valid = ok | empty
+
+    cols: dict[str, object] = {}
+    for c in COMPONENTS:
+        vals = np.where(ok, nums[c], np.nan)
+        miss = np.isnan(vals)
+        cols[c] = pd.arrays.IntegerArray(np.where(miss, 0, vals).astype(np.int64), miss)
+    frac = pd.to_numeric("0." + parts["fraction"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    frac = np.where(ok, frac, np.nan)
+    cols["fraction"] = pd.arrays.FloatingArray(np.nan_to_num(frac), np.isnan(frac))
+    cols["valid"] = valid
+    cols["precision"] = pd.array(np.array(PRECISIONS, dtype=object)[level], dtype="str")
+    return pd.DataFrame(cols, index=txt.index)
+
+
+def is_valid_iso8601(values: pd.Series) -> pd.Series:
+    """True for valid ISO 8601 date/time text and for missing (empty) values."""
+    return parse_iso8601(values)["valid"]
+
+
+def _level(precision: pd.Series) -> np.ndarray:
+    return precision.map({p: i for i, p in enumerate(PRECISIONS)}).to_numpy(dtype=np.int64)
+
+
+def _ymd(parsed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple(parsed[c].fillna(1).to_numpy(dtype=np.int64) for c in ("year", "month", "day"))  # type: ignore[return-value]
+
+
+# --- conversions ----------------------------------------------------------------------------
+
+def iso_to_sas_date(values: pd.Series) -> pd.Series:
+    """SAS date (days since 1960-01-01) of each value; NaN unless the date part is complete and valid."""
+    p = parse_iso8601(values)
+    y, m, d = _ymd(p)
+    days = (_days_from_civil(y, m, d) - SAS_EPOCH_DAYS).astype(float)
+    return pd.Series(np.where(_level(p["precision"]) >= 3, days, np.nan), index=p.index, dtype=float)
+
+
+def iso_to_sas_datetime(values: pd.Series) -> pd.Series:
+    """SAS datetime (seconds since 1960-01-01T00:00:00); NaN unless date and at least hh:mm are known.
+
+    A time-zone designator, if any, is ignored (local clock time is kept, as SAS does).
+    """
+    p = parse_iso8601(values)
+    y, m, d = _ymd(p)
+    days = (_days_from_civil(y, m, d) - SAS_EPOCH_DAYS).astype(float)
+    secs = (p["hour"].fillna(0).to_numpy(dtype=float) * 3600 + p["minute"].fillna(0).to_numpy(dtype=float) * 60
+            + p["second"].fillna(0).to_numpy(dtype=float) + p["fraction"].fillna(0).to_numpy(dtype=float))
+    return pd.Series(np.where(_level(p["precision"]) >= 5, days * 86400 + secs, np.nan), index=p.index, dtype=float)
+
+
+def sas_date_to_iso(values: pd.Series) -> pd.Series:
+    """ISO 8601 'YYYY-MM-DD' text of SAS dates (fractions are floored); '' for missing values."""
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=float)
+    num = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    miss = ~np.isfinite(num)
+    y, m, d = _civil_from_days(np.where(miss, 0, np.floor(num)).astype(np.int64) + SAS_EPOCH_DAYS)
+    txt = (pd.Series(y, index=s.index).astype(str).str.zfill(4) + "-" + pd.Series(m, index=s.index).astype(str).str.zfill(2)
+           + "-" + pd.Series(d, index=s.index).astype(str).str.zfill(2))
+    return txt.where(~miss, "").astype("str")
+
+
+def _to_sas_dates(values: pd.Series | Iterable, index: pd.Index) -> np.ndarray:
+    """Min/max bound values as SAS dates: numbers are taken as SAS dates, text as ISO 8601."""
+    s = values if isinstance(values, pd.Series) else pd.Series(list(values))
+    if len(s) != len(index):
+        raise ValueError(f"bound dates have {len(s)} values for {len(index)} dates")
+    s = s.reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(s):
+        return s.to_numpy(dtype=float, na_value=np.nan)
+    return iso_to_sas_date(s).to_numpy(dtype=float)
+
+
+def _bounds(arg, index: pd.Index) -> list[np.ndarray]:
+    if arg is None:
+        return []
+    if isinstance(arg, (list, tuple)) and arg and isinstance(arg[0], (pd.Series, list, tuple, np.ndarray)):
+        return [_to_sas_dates(a, index) for a in arg]
+    return [_to_sas_dates(arg, index)]
+
+
+def impute_date(
+    values: pd.Series,
+    *,
+    fill: Literal["first", "last", "mid"] = "first",
+    min_dates: pd.Series | list[pd.Series] | None = None,
+    max_dates: pd.Series | list[pd.Series] | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """Impute partial dates to SAS dates with an ADaM --DTF flag (admiral semantics).
+
+    Missing day: first -> 01, last -> last day of month, mid -> 15. Missing month (and day):
+    first -> 01-01, last -> 12-31, mid -> 06-30. Flag "D" when only the day was imputed, "M" when
+    month and day were ("2021---15" has precision year: its day is not used). Complete dates are
+    kept with flag "". A bound (SAS number or ISO text per row) is applied only when it lies within
+    the range the partial date allows, so known parts never change: the result is raised to any
+    min date in range, and lowered to any max date in range. Invalid/empty/year-less -> NaN, "".
+    """
+    if fill not in ("first", "last", "mid"):
+        raise ValueError(f"fill must be 'first', 'last' or 'mid', not {fill!r}")
+    p = parse_iso8601(values)
+    lvl = _level(p["precision"])
+    y = p["year"].fillna(2000).to_numpy(dtype=np.int64)
+    m_known = lvl >= 2
+    d_known = lvl >= 3
+    m = np.where(m_known, p["month"].fillna(1).to_numpy(dtype=np.int64), 1)
+    lo_m = np.where(m_known, m, 1)
+    hi_m = np.where(m_known, m, 12)
+    lo = _days_from_civil(y, lo_m, np.where(d_known, p["day"].fillna(1).to_numpy(dtype=np.int64), 1))
+    hi = _days_from_civil(y, hi_m, np.where(d_known, p["day"].fillna(1).to_numpy(dtype=np.int64),
+                                            days_in_month(y, hi_m)))
+    if fill == "first":
+        imp = lo
+    elif fill == "last":
+        imp = hi
+    else:
+        mid_m = np.where(m_known, m, 6)
+        mid_d = np.where(m_known, 15, 30)
+        imp = np.where(d_known, lo, _days_from_civil(y, mid_m, mid_d))
+    imp = imp.astype(float)
+    lo_f, hi_f = lo.astype(float), hi.astype(float)
+    for b in _bounds(min_dates, p.index):
+        b = b + SAS_EPOCH_DAYS  # SAS days -> days since 1970
+        in_range = (b >= lo_f) & (b <= hi_f)
+        imp = np.where(in_range & (b > imp), b, imp)
+    for b in _bounds(max_dates, p.index):
+        b = b + SAS_EPOCH_DAYS  # SAS days -> days since 1970
+        in_range = (b >= lo_f) & (b <= hi_f)
+        imp = np.where(in_range & (b < imp), b, imp)
+    usable = lvl >= 1
+    out = pd.Series(np.where(usable, imp - SAS_EPOCH_DAYS, np.nan), index=p.index, dtype=float)
+    flag = np.where(~usable | d_known, "", np.where(m_known, "D", "M"))
+    return out, pd.Series(flag, index=p.index, dtype="str")
+
+
+def impute_time(
+    values: pd.Series, *, fill: Literal["first", "last"] = "first"
+) -> tuple[pd.Series, pd.Series]:
+    """SAS datetimes with missing time parts imputed (first 00:00:00, last 23:59:59) and --TMF flag.
+
+    Flag "H" when the hour was imputed (and so minutes, seconds), "M" when minutes, "S" when only
+    seconds, "" when nothing was. NaN and "" unless the date part is complete.
+    """
+    if fill not in ("first", "last"):
+        raise ValueError(f"fill must be 'first' or 'last', not {fill!r}")
+    p = parse_iso8601(values)
+    lvl = _level(p["precision"])
+    y, m, d = _ymd(p)
+    days = (_days_from_civil(y, m, d) - SAS_EPOCH_DAYS).astype(float)
+    hi = fill == "last"
+    hour = np.where(lvl >= 4, p["hour"].fillna(0).to_numpy(dtype=float), 23 if hi else 0)
+    minute = np.where(lvl >= 5, p["minute"].fillna(0).to_numpy(dtype=float), 59 if hi else 0)
+    second = np.where(lvl >= 6, p["second"].fillna(0).to_numpy(dtype=float) + p["fraction"].fillna(0).to_numpy(dtype=float),
+                      59 if hi else 0)
+    usable = lvl >= 3
+    dtm = np.where(usable, days * 86400 + hour * 3600 + minute * 60 + second, np.nan)
+    flag = np.select([~usable, lvl == 3, lvl == 4, lvl == 5], ["", "H", "M", "S"], "")
+    return pd.Series(dtm, index=p.index, dtype=float), pd.Series(flag, index=p.index, dtype="str")
+
+
+def study_day(dtc: pd.Series, ref_dtc: pd.Series) -> pd.Series:
+    """SDTM --DY: date - ref + 1 on or after the reference date, date - ref before it (no day 0).
+
+    <NA> when either date is not complete (partial dates are never imputed for --DY). Inputs are
+    aligned by position and left unchanged.
+    """
+    a = iso_to_sas_date(dtc).to_numpy()
+    b = iso_to_sas_date(pd.Series(np.asarray(ref_dtc, dtype=object))).to_numpy()
+    if len(a) != len(b):
+        raise ValueError(f"dtc has {len(a)} values, ref_dtc {len(b)}")
+    diff = a - b
+    dy = np.where(diff >= 0, diff + 1, diff)
+    out = pd.array(np.where(np.isnan(dy), 0, dy).astype(np.int64), dtype="Int64")
+    out[np.isnan(dy)] = pd.NA
+    return pd.Series(out, index=dtc.index if isinstance(dtc, pd.Series) else None)
+
+
+def edc_date_to_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """EDC date text ('24 MAY 2021', 'UN MAY 2021', 'UNK UNK 2021', '') to ISO 8601, with an error mask.
+
+    Case-insensitive; day/month/year separated by blanks, '-' or '/', or none ('24MAY2021').
+    Unknown parts: UN, UNK, UK, NK (day or month), UNK/UNKN (year). A known day with an unknown
+    month gives the SDTMIG form '2021---15'. Text already in valid ISO 8601 is accepted as is
+    (EDC exports mix both). An unknown year cannot be expressed in ISO 8601, so it is an error,
+    as are impossible dates ('31 APR 2021') and anything unparseable; errors map to ''.
+    """
+    raw = _as_text(text)
+    t = raw.str.strip().str.upper()
+    pat = (r"^(?:(?P<d>\d{1,2}|UNK|UN|UK|NK)[ \-/]*)?(?P<m>[A-Z]{2,3})[ \-/]*(?P<y>\d{4}|UNKN|UNK|UK|NK)$")
+    g = t.str.extract(pat)
+    months = g["m"].map(_MONTHS)
+    m_unknown = g["m"].isin(_UNKNOWN)
+    d_unknown = g["d"].isin(_UNKNOWN) | g["d"].isna()
+    y_known = g["y"].str.fullmatch(r"\d{4}").fillna(False).astype(bool)
+    ok = g["m"].notna() & (months.notna() | m_unknown) & y_known
+    day_num = pd.to_numeric(g["d"].where(~d_unknown), errors="coerce")
+    y_txt = g["y"].fillna("")
+    mo_txt = months.fillna(0).astype(int).astype(str).str.zfill(2)
+    d_txt = day_num.fillna(0).astype(int).astype(str).str.zfill(2)
+    iso = pd.Series(
+        np.select(
+            [d_unknown & m_unknown, d_unknown, m_unknown],
+            [y_txt, y_txt + "-" + mo_txt, y_txt + "---" + d_txt],
+            y_txt + "-" + mo_txt + "-" + d_txt,
+        ),
+        index=t.index, dtype="str",
+    )
+    iso = iso.where(ok, "")
+    iso_ok = ok & is_valid_iso8601(iso)
+    # values already in ISO 8601
+    already = ~ok & (t != "") & is_valid_iso8601(t)
+    iso = iso.where(iso_ok, t.where(already, ""))
+    error = (t != "") & ~iso_ok & ~already
+    iso = iso.where(~error, "")
+    return iso.astype("str"), error.astype(bool)

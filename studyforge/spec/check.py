@@ -1,0 +1,388 @@
+"""`spec check`: what a loaded spec must satisfy beyond its schema: references, rules, CT and the IGs.
+
+Severity policy (conservative readings, stated here and in the messages):
+- a dangling reference, an unknown rule, invalid rule params, a CT code/value mismatch, a term outside a
+  non-extensible CDISC codelist, an IG type mismatch or a missing Req IG variable: ERROR;
+- an IG label mismatch, a variable out of IG order, a non-IG variable in an IG domain: WARNING;
+- a sponsor term in an extensible codelist, checks skipped for want of a registry: NOTICE.
+A rule registered with params model None takes no parameters; params given to it are a WARNING.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Iterable
+
+import pandas as pd
+from pydantic import BaseModel, ValidationError
+
+from studyforge import standards
+from studyforge.findings import Finding, Severity
+from studyforge.spec.ct import CtCodelist, adam_codelists, sdtm_codelists
+from studyforge.spec.loader import SourceMap
+from studyforge.spec.models import Dataset, Derivation, Spec
+
+E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTICE
+
+
+class _Out:
+    """Collects findings, placing each at the line of a model path."""
+
+    def __init__(self, locations: SourceMap):
+        self.loc = locations
+        self.items: list[Finding] = []
+
+    def add(self, sev: Severity, rule: str, path: tuple, message: str, dataset: str = "",
+            variable: str = "", value: Any = "") -> None:
+        where = self.loc.get(path)
+        self.items.append(Finding(severity=sev, rule=rule, message=message, dataset=dataset, variable=variable,
+                                  file=where[0] if where else "", line=where[1] if where else None,
+                                  value="" if value is None else str(value)))
+
+
+def check_spec(spec: Spec, locations: SourceMap, registries: dict[str, dict]) -> list[Finding]:
+    """Every finding about a loaded spec, in file/line order."""
+    out = _Out(locations)
+    _references(spec, out)
+    _rules(spec, registries, out)
+    _codelists_vs_ct(spec, out)
+    for ds in spec.datasets.values():
+        if ds.purpose == "Tabulation":
+            _sdtmig(ds, out)
+        else:
+            _adamig(ds, out)
+    return sorted(out.items, key=lambda f: (f.file, f.line or 0, f.rule, f.message))
+
+
+def format_finding(f: Finding) -> str:
+    where = f"{f.file}:{f.line}" if f.line is not None else (f.file or "<spec>")
+    return f"{where}: {f.severity.value} {f.message}"
+
+
+# --- references ---------------------------------------------------------------------------------
+
+def _references(spec: Spec, out: _Out) -> None:
+    def ref(kind: str, ident: str | None, path: tuple, owner: str, ds: str = "", var: str = "") -> None:
+        table = {"codelist": spec.codelists, "method": spec.methods, "comment": spec.comments}[kind]
+        if ident is not None and ident not in table:
+            out.add(E, "SPEC-XREF", path + (kind,), f"{owner}: {kind} {ident!r} is not defined in {kind}s.yaml",
+                    ds, var, ident)
+
+    for cl in spec.codelists.values():
+        ref("comment", cl.comment, ("codelists", cl.id), f"codelist {cl.id}")
+    for ds in spec.datasets.values():
+        base = ("datasets", ds.name)
+        ref("comment", ds.comment, base, f"dataset {ds.name}", ds.name)
+        names = {v.name for v in ds.variables}
+        for v in ds.variables:
+            p = base + ("variables", v.name)
+            for kind in ("codelist", "method", "comment"):
+                ref(kind, getattr(v, kind), p, f"{ds.name}.{v.name}", ds.name, v.name)
+        for i, vl in enumerate(ds.values):
+            p = base + ("values", i)
+            owner = f"{ds.name}.{vl.variable} value-level item {i + 1}"
+            if vl.variable not in names:
+                out.add(E, "SPEC-XREF", p + ("variable",), f"{owner}: variable {vl.variable} is not in {ds.name}",
+                        ds.name, vl.variable, vl.variable)
+            for kind in ("codelist", "method", "comment"):
+                ref(kind, getattr(vl, kind), p, owner, ds.name, vl.variable)
+            for j, wc in enumerate(vl.where):
+                if wc.variable not in names:
+                    out.add(E, "SPEC-XREF", p + ("where", j, "variable"),
+                            f"{owner}: where-clause variable {wc.variable} is not in {ds.name}",
+                            ds.name, vl.variable, wc.variable)
+        for prm in ds.parameters:
+            p = base + ("parameters", prm.paramcd)
+            for kind in ("method", "comment"):
+                ref(kind, getattr(prm, kind), p, f"{ds.name} PARAMCD={prm.paramcd}", ds.name)
+
+
+# --- derivation rules ---------------------------------------------------------------------------
+
+def _derivations(ds: Dataset) -> Iterable[tuple[tuple, str, str, Derivation]]:
+    base = ("datasets", ds.name)
+    if ds.derivation:
+        yield base + ("derivation",), f"dataset {ds.name}", "", ds.derivation
+    for v in ds.variables:
+        if v.derivation:
+            yield base + ("variables", v.name, "derivation"), f"{ds.name}.{v.name}", v.name, v.derivation
+    for prm in ds.parameters:
+        if prm.derivation:
+            yield (base + ("parameters", prm.paramcd, "derivation"), f"{ds.name} PARAMCD={prm.paramcd}", "",
+                   prm.derivation)
+
+
+def _rules(spec: Spec, registries: dict[str, dict], out: _Out) -> None:
+    for purpose in ("Tabulation", "Analysis"):
+        datasets = [d for d in spec.datasets.values() if d.purpose == purpose]
+        if not datasets:
+            continue
+        registry = registries.get(purpose)
+        if registry is None:
+            out.add(N, "SPEC-RULE", ("datasets", datasets[0].name),
+                    f"no {purpose} rule registry is available: derivation rules of {len(datasets)} dataset(s) not checked")
+            continue
+        for ds in datasets:
+            for path, owner, var, der in _derivations(ds):
+                if der.rule not in registry:
+                    out.add(E, "SPEC-RULE", path + ("rule",),
+                            f"{owner}: derivation rule {der.rule!r} is not a {purpose} rule "
+                            f"(known: {', '.join(sorted(registry)) or 'none'})", ds.name, var, der.rule)
+                    continue
+                model = registry[der.rule]
+                if model is None:
+                    if der.params:
+                        out.add(W, "SPEC-PARAMS", path + ("params",),
+                                f"{owner}: rule {der.rule!r} takes no parameters; params are ignored", ds.name, var)
+                    continue
+                if isinstance(model, type) and issubclass(model, BaseModel):
+                    _validate_params(model, der, path, owner, ds.name, var, out)
+
+
+def _validate_params(model: type[BaseModel], der: Derivation, path: tuple, owner: str, ds: str, var: str,
+                     out: _Out) -> None:
+    try:
+        model.model_validate(der.params)
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            field = ".".join(str(x) for x in loc) or "params"
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown parameter {field!r}"
+            elif err["type"] == "missing":
+                msg = f"missing parameter {field!r}"
+            else:
+                msg = f"parameter {field}: {str(err['msg']).removeprefix('Value error, ')} (got {err.get('input')!r})"
+            out.add(E, "SPEC-PARAMS", path + ("params",) + loc, f"{owner}: rule {der.rule}: {msg}", ds, var,
+                    "" if err["type"] == "missing" else err.get("input"))
+
+
+# --- controlled terminology ----------------------------------------------------------------------
+
+def _ct_packages(spec: Spec, out: _Out) -> list[dict[str, CtCodelist]]:
+    packages = []
+    for pset, reader in (("SDTM", sdtm_codelists), ("ADaM", adam_codelists)):
+        version = spec.study.ct_version(pset)
+        if version is None:
+            continue
+        try:
+            packages.append(reader(version))
+        except FileNotFoundError:
+            idx = next(i for i, s in enumerate(spec.study.standards) if s.type == "CT" and s.publishing_set == pset)
+            out.add(E, "SPEC-CT", ("study", "standards", idx, "version"),
+                    f"study: {pset} CT version {version} is not available in studyforge.standards", value=version)
+    return packages
+
+
+def _codelists_vs_ct(spec: Spec, out: _Out) -> None:
+    with_nci = [c for c in spec.codelists.values() if c.nci]
+    if not with_nci:
+        return
+    packages = _ct_packages(spec, out)
+    if not packages:
+        out.add(W, "SPEC-CT", ("study", "standards"),
+                "study: no CT standard (type CT, publishing_set SDTM/ADaM) named; codelists not checked against CT")
+        return
+    names = " / ".join(next(iter(p.values())).package for p in packages if p)
+    for cl in with_nci:
+        p = ("codelists", cl.id)
+        ct = next((pkg[cl.nci] for pkg in packages if cl.nci in pkg), None)
+        if ct is None:
+            out.add(E, "SPEC-CT", p + ("nci",), f"codelist {cl.id}: {cl.nci} is not a codelist of {names}", value=cl.nci)
+            continue
+        if cl.submission_value is not None and cl.submission_value != ct.submission_value:
+            out.add(E, "SPEC-CT", p + ("submission_value",),
+                    f"codelist {cl.id}: submission_value {cl.submission_value!r} but {ct.package} names {cl.nci} "
+                    f"{ct.submission_value!r}", value=cl.submission_value)
+        if cl.extensible != ct.extensible:
+            out.add(W, "SPEC-CT", p + ("extensible",),
+                    f"codelist {cl.id}: extensible is {str(cl.extensible).lower()} but {ct.package} says "
+                    f"{'Yes' if ct.extensible else 'No'}")
+        for t in cl.terms:
+            tp = p + ("terms", t.value)
+            known_code = ct.terms.get(t.value)
+            if t.nci is not None:
+                if t.nci not in ct.by_code:
+                    out.add(E, "SPEC-CT", tp + ("nci",),
+                            f"codelist {cl.id}, term {t.value}: {t.nci} is not a term of {ct.submission_value} "
+                            f"({cl.nci}) in {ct.package}", value=t.nci)
+                elif ct.by_code[t.nci] != t.value:
+                    out.add(E, "SPEC-CT", tp + ("nci",),
+                            f"codelist {cl.id}, term {t.value}: {t.nci} is {ct.by_code[t.nci]!r} in {ct.package}, "
+                            f"not {t.value!r}", value=t.value)
+                continue
+            if known_code is not None:
+                out.add(N, "SPEC-CT", tp, f"codelist {cl.id}, term {t.value}: CDISC term {known_code}; give it as nci",
+                        value=t.value)
+            elif ct.extensible:
+                out.add(N, "SPEC-CT", tp, f"codelist {cl.id}, term {t.value}: sponsor extension of extensible "
+                        f"codelist {ct.submission_value}", value=t.value)
+            else:
+                out.add(E, "SPEC-CT", tp, f"codelist {cl.id}, term {t.value}: not in non-extensible codelist "
+                        f"{ct.submission_value} ({cl.nci}) of {ct.package}", value=t.value)
+
+
+# --- implementation guides ----------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _sdtmig_domain(name: str) -> pd.DataFrame:
+    ig = standards.sdtmig_variables()
+    rows = ig[ig["Dataset Name"] == name].copy()
+    rows["order"] = pd.to_numeric(rows["Variable Order"], errors="coerce")
+    return rows.set_index("Variable Name")
+
+
+def _sdtmig(ds: Dataset, out: _Out) -> None:
+    ig_name = "SUPPQUAL" if ds.name.startswith("SUPP") else ds.name
+    ig = _sdtmig_domain(ig_name)
+    base = ("datasets", ds.name)
+    if ig.empty:
+        out.add(N, "SPEC-IG", base, f"dataset {ds.name}: custom domain (not in SDTMIG 3.4); IG checks skipped", ds.name)
+        return
+    present: list[str] = []
+    for v in ds.variables:
+        p = base + ("variables", v.name)
+        if v.name not in ig.index:
+            model = _model_variable(ig_name, v.name)
+            if model is None:
+                out.add(W, "SPEC-IG", p, f"{ds.name}.{v.name}: not an SDTMIG 3.4 {ig_name} variable; sponsor "
+                        f"variables belong in SUPP{ds.name} or a custom domain", ds.name, v.name)
+            elif v.type != model[1]:
+                out.add(E, "SPEC-IG", p + ("type",), f"{ds.name}.{v.name}: type {v.type} but SDTM v2.0 says "
+                        f"{model[1]} for {model[0]}", ds.name, v.name, v.type)
+            else:
+                out.add(N, "SPEC-IG", p, f"{ds.name}.{v.name}: not in the SDTMIG 3.4 {ig_name} table; added from "
+                        f"the SDTM v2.0 model ({model[0]}) as SDTMIG 3.4 allows for its class", ds.name, v.name)
+            continue
+        present.append(v.name)
+        row = ig.loc[v.name]
+        _compare(out, p, ds.name, v.name, v.label, v.type, str(row["Variable Label"]), str(row["Type"]), "SDTMIG 3.4")
+    orders = [float(ig.loc[n, "order"]) for n in present]
+    keep = _longest_increasing(orders)
+    kept = [(orders[i], present[i]) for i in keep]
+    for i, name in enumerate(present):
+        if i in keep:
+            continue
+        before = [n for o, n in kept if o < orders[i]]
+        where = f"after {before[-1]}" if before else "first"
+        out.add(W, "SPEC-IG", base + ("variables", name), f"{ds.name}.{name}: out of SDTMIG 3.4 order (the IG puts "
+                f"it {where})", ds.name, name)
+    for name, row in ig[ig["Core"] == "Req"].iterrows():
+        if name not in set(present):
+            out.add(E, "SPEC-IG", base + ("variables",), f"{ds.name}: required SDTMIG 3.4 variable {name} "
+                    f"({row['Variable Label']}) is missing", ds.name, str(name))
+
+
+GENERAL_CLASSES = {"Interventions", "Events", "Findings", "Findings About"}
+
+
+@lru_cache(maxsize=None)
+def _domain_class(name: str) -> str:
+    ds = standards.sdtmig_datasets()
+    hit = ds.loc[ds["Dataset Name"] == name, "Class"]
+    return str(hit.iloc[0]) if len(hit) else ""
+
+
+def _model_variable(domain: str, name: str) -> tuple[str, str] | None:
+    """(model name, type) of an SDTM v2.0 variable a general-observation domain may add (SDTMIG 3.4: identifier,
+    timing and class qualifier variables of the model may be added), else None."""
+    cls = _domain_class(domain)
+    if cls not in GENERAL_CLASSES:
+        return None
+    m = standards.sdtm_model_variables()
+    pool = m[(m["Dataset Name"] == "") & m["Class"].isin(["General Observations", cls])]
+    generic = "--" + name[len(domain):] if name.startswith(domain) else None
+    hit = pool[(pool["Variable Name"] == name) | (pool["Variable Name"] == generic)]
+    if hit.empty:
+        return None
+    return f"{hit['Variable Name'].iloc[0]}, {hit['Class'].iloc[0]}", str(hit["Type"].iloc[0])
+
+
+def _longest_increasing(values: list[float]) -> set[int]:
+    """Indexes of one longest strictly increasing subsequence: the variables already in IG order."""
+    best: list[list[int]] = []          # best[k]: indexes of an increasing run of length k+1 ending lowest
+    for i, v in enumerate(values):
+        lo, hi = 0, len(best)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if values[best[mid][-1]] < v:
+                lo = mid + 1
+            else:
+                hi = mid
+        run = (best[lo - 1] if lo else []) + [i]
+        if lo == len(best):
+            best.append(run)
+        else:
+            best[lo] = run
+    return set(best[-1]) if best else set()
+
+
+ADAM_STRUCTURES = {"ADSL": "Subject-Level Analysis Dataset", "BDS": "Basic Data Structure"}
+
+
+@lru_cache(maxsize=None)
+def _adamig_patterns(structure: str) -> list[tuple[re.Pattern, str, str, str, str]]:
+    """(name regex, IG name, label, type, core): exact names first, then names with xx/zz (two digits) and
+    y/w (one digit) placeholders, then the generic timing names (*DT, *DTM ...: any prefix)."""
+    ig = standards.adamig_variables()
+    rows = ig[ig["Data Structure Name"] == structure]
+    ranked = []
+    for name, label, typ, core in zip(rows["Variable Name"], rows["Variable Label"], rows["Type"], rows["Core"]):
+        rx = re.escape(name.lstrip("*"))
+        rx = re.sub(r"xx|zz", r"(\\d\\d)", rx)
+        rx = re.sub(r"[yw]", r"(\\d)", rx)
+        rank = 2 if name.startswith("*") else (1 if rx != re.escape(name) else 0)
+        if name.startswith("*"):
+            rx = r"[A-Z][A-Z0-9]*" + rx
+        ranked.append((rank, re.compile(rx + r"\Z"), name, label, typ.strip(), core))
+    return [r[1:] for r in sorted(ranked, key=lambda r: r[0])]
+
+
+def _adam_label(ig_label: str, ig_name: str, m: re.Match) -> str:
+    """The IG label with its placeholders replaced by the digits the variable name used."""
+    holders = re.findall(r"xx|zz|[yw]", ig_name)
+    label = ig_label
+    for holder, digits in zip(holders, m.groups()):
+        label = re.sub(rf"\b{holder}\b", digits, label, count=1)
+    return label
+
+
+def _adamig(ds: Dataset, out: _Out) -> None:
+    if ds.name == "ADSL":
+        structure = ADAM_STRUCTURES["ADSL"]
+    elif ds.class_.upper() in ("BASIC DATA STRUCTURE", "BDS"):
+        structure = ADAM_STRUCTURES["BDS"]
+    else:
+        return
+    patterns = _adamig_patterns(structure)
+    base = ("datasets", ds.name)
+    matched: set[str] = set()
+    for v in ds.variables:
+        hit = next(((rx, n, lab, typ, core, m) for rx, n, lab, typ, core in patterns
+                    if (m := rx.match(v.name))), None)
+        if hit is None:
+            continue
+        _, ig_name, ig_label, ig_type, _, m = hit
+        matched.add(ig_name)
+        path = base + ("variables", v.name)
+        if ig_name.startswith("*"):  # generic timing variable: its IG label is a template such as {Date}
+            if v.type != ig_type:
+                out.add(W, "SPEC-IG", path + ("type",), f"{ds.name}.{v.name}: type {v.type} but ADaMIG 1.3 "
+                        f"timing variables {ig_name} are {ig_type}", ds.name, v.name, v.type)
+            continue
+        _compare(out, path, ds.name, v.name, v.label, v.type, _adam_label(ig_label, ig_name, m), ig_type,
+                 "ADaMIG 1.3")
+    for _, ig_name, ig_label, _, core in patterns:
+        if core == "Req" and ig_name not in matched:
+            out.add(E, "SPEC-IG", base + ("variables",), f"{ds.name}: required ADaMIG 1.3 variable {ig_name} "
+                    f"({ig_label}) is missing", ds.name, ig_name)
+
+
+def _compare(out: _Out, path: tuple, ds: str, var: str, label: str, typ: str, ig_label: str, ig_type: str,
+             ig: str) -> None:
+    if typ != ig_type:
+        out.add(E, "SPEC-IG", path + ("type",), f"{ds}.{var}: type {typ} but {ig} says {ig_type}", ds, var, typ)
+    if label != ig_label:
+        out.add(W, "SPEC-IG", path + ("label",), f"{ds}.{var}: label {label!r} but {ig} says {ig_label!r}",
+                ds, var, label)

@@ -1,0 +1,736 @@
+"""SAS XPORT version 5 (SAS TS-140) writer and reader, vectorized with numpy.
+
+Layout written (every record 80 bytes, ASCII, blank padded):
+  library header, real header (SAS/SAS/SASLIB/9.4, OS, created), modified header,
+  member header (descriptor 160, NAMESTR length 140), DSCRPTR header,
+  member data 1 (SAS, dataset name, SASDATA, version, OS, created),
+  member data 2 (modified, dataset label, dataset type),
+  NAMESTR header (variable count), one 140-byte NAMESTR per variable (blank padded to 80),
+  OBS header, then the observations as fixed-width records in one block, blank padded to 80.
+
+Numbers are IBM System/370 hexadecimal floating point, big endian: sign bit, 7-bit base-16
+exponent biased by 64, 56-bit fraction in [1/16, 1).  Conversion rules (documented decisions):
+  * IEEE double -> 8-byte IBM is exact: a double's 53-bit significand shifted left by 0..3
+    bits (to align the exponent on a power of 16) fits the 56-bit fraction.
+  * A length L < 8 keeps 8L-8 fraction bits; the dropped bits are ROUNDED to nearest (ties away
+    from zero), not truncated as SAS does, so the relative error is <= 2**-(8L-11).
+  * |x| > 16**63 (~7.24e75) and +/-inf are refused; exactly 16**63 (the double that the largest
+    IBM number reads back as) is written as that largest number.  0 < |x| < 16**-65 (~5.4e-79)
+    is written as 0.  0.0 and -0.0 are both eight zero bytes (no negative zero in SAS).
+  * Missing: NaN/None/pd.NA -> ``.`` = 0x2E then zeros; special missings ``.A``-``.Z`` the
+    letter, ``._`` 0x5F.  Special missings are passed as ``special_missing={col: codes}`` where
+    codes is an array-like of "" (ordinary), "A".."Z" or "_" (a leading "." is accepted); the
+    numeric value at a coded row must be missing.  ``read_xpt`` returns them the same way in
+    ``XptMetadata.special_missing`` so a read/write round trip keeps them.
+Observations are blank padded to 80 bytes, so a trailing all-blank observation cannot be told from
+padding (SAS and readstat drop it): the writer refuses a dataset whose last row is all blank.
+Readers' known bugs, not ours: pandas.read_sas reads 0.0 (eight zero bytes, as SAS writes it) as
+5.4e-79, counts any 8-byte blank word in the last card as padding (it can drop a last record),
+and fails on zero-row files.
+Dates are numbers: SAS dates count days from 1960-01-01, datetimes seconds from
+1960-01-01T00:00:00.  A datetime64 column is converted only when its display format says which
+(date formats -> days, datetime formats -> seconds); timedelta64 columns with a time format ->
+seconds.  Without such a format they are refused rather than guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from studyforge.fileio import atomic_open
+
+__all__ = [
+    "XptError", "XptVariable", "XptMetadata", "write_xpt", "read_xpt",
+    "ibm_to_ieee", "ieee_to_ibm", "parse_format", "SAS_EPOCH",
+]
+
+SAS_EPOCH = dt.datetime(1960, 1, 1)
+RECORD = 80
+NAMESTR_LEN = 140
+MAX_CHAR = 200
+IBM_MAX = 16.0 ** 63
+IBM_MIN = 16.0 ** -65
+
+_LIB_HEADER = b"HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!000000000000000000000000000000  "
+_MEMBER_HEADER = b"HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!000000000000000001600000000140  "
+_DSCRPTR_HEADER = b"HEADER RECORD*******DSCRPTR HEADER RECORD!!!!!!!000000000000000000000000000000  "
+_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!000000000000000000000000000000  "
+_NAMESTR_PREFIX = b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!"
+_MEMBER_PREFIX = _MEMBER_HEADER[:48]
+_SAS_VERSION = "9.4"
+_OS_NAME = "LINUX"
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,7}$")
+_FORMAT_RE = re.compile(r"^(\$?)((?:[A-Z_][A-Z0-9_]*[A-Z_])?)(\d*)\.(\d*)$")
+
+_MASK56 = np.uint64((1 << 56) - 1)
+_MASK52 = np.uint64((1 << 52) - 1)
+_MISSING_BYTES = np.array([0x2E, 0x5F, *range(0x41, 0x5B)], dtype=np.uint8)
+
+
+class XptError(ValueError):
+    """The data or metadata cannot be written to (or read from) a valid XPORT v5 file."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Display formats accepted in v5 transport files: name -> (kind, min width, max width, max d).
+# kind: "num" | "char" | "date" | "datetime" | "time" (drives datetime64 conversion).
+_FORMATS: dict[str, tuple[str, int, int, int]] = {
+    "": ("num", 1, 32, 31), "F": ("num", 1, 32, 31), "BEST": ("num", 1, 32, 0),
+    "BESTD": ("num", 1, 32, 31), "E": ("num", 7, 32, 0), "COMMA": ("num", 1, 32, 31),
+    "COMMAX": ("num", 1, 32, 31), "DOLLAR": ("num", 1, 32, 31), "DOLLARX": ("num", 1, 32, 31),
+    "PERCENT": ("num", 4, 32, 31), "PERCENTN": ("num", 4, 32, 31), "Z": ("num", 1, 32, 31),
+    "PVALUE": ("num", 1, 32, 31), "HEX": ("num", 1, 16, 0), "BINARY": ("num", 1, 64, 0),
+    "OCTAL": ("num", 1, 24, 0), "ROMAN": ("num", 2, 32, 0), "WORDS": ("num", 5, 32, 0),
+    "NEGPAREN": ("num", 1, 32, 31), "SSN": ("num", 11, 11, 0), "FRACT": ("num", 4, 32, 0),
+    "DATE": ("date", 5, 11, 0), "YYMMDD": ("date", 2, 10, 0), "MMDDYY": ("date", 2, 10, 0),
+    "DDMMYY": ("date", 2, 10, 0), "E8601DA": ("date", 10, 10, 0), "B8601DA": ("date", 8, 10, 0),
+    "IS8601DA": ("date", 10, 10, 0), "YYMMDDN": ("date", 2, 8, 0), "MONYY": ("date", 5, 7, 0),
+    "YEAR": ("date", 2, 4, 0), "MONTH": ("date", 1, 32, 0), "DAY": ("date", 2, 32, 0),
+    "WEEKDATE": ("date", 3, 37, 0), "WORDDATE": ("date", 3, 32, 0), "JULIAN": ("date", 5, 7, 0),
+    "YYQ": ("date", 4, 32, 0), "QTR": ("date", 1, 32, 0), "DOWNAME": ("date", 1, 32, 0),
+    "WEEKDAY": ("date", 1, 32, 0), "NLDATE": ("date", 10, 200, 0),
+    "DATETIME": ("datetime", 7, 40, 39), "E8601DT": ("datetime", 16, 26, 6),
+    "B8601DT": ("datetime", 15, 26, 6), "IS8601DT": ("datetime", 16, 26, 6),
+    "E8601DN": ("datetime", 10, 10, 0), "DTDATE": ("datetime", 5, 9, 0),
+    "DTMONYY": ("datetime", 5, 7, 0), "DTYEAR": ("datetime", 2, 4, 0), "DTWKDATX": ("datetime", 3, 37, 0),
+    "TIME": ("time", 2, 20, 19), "E8601TM": ("time", 8, 15, 6), "B8601TM": ("time", 6, 15, 6),
+    "IS8601TM": ("time", 8, 15, 6), "HHMM": ("time", 2, 20, 19), "HOUR": ("time", 2, 20, 19),
+    "MMSS": ("time", 2, 20, 19), "TOD": ("time", 2, 20, 19),
+    "$": ("char", 1, 200, 0), "$CHAR": ("char", 1, 200, 0), "$UPCASE": ("char", 1, 200, 0),
+    "$ASCII": ("char", 1, 200, 0), "$HEX": ("char", 1, 400, 0), "$QUOTE": ("char", 2, 200, 0),
+}
+
+
+@dataclass(frozen=True)
+class ParsedFormat:
+    """A SAS display format split the way a NAMESTR stores it (nform, nfl, nfd)."""
+
+    name: str
+    width: int
+    decimals: int
+    kind: str
+
+    def __str__(self) -> str:
+        w = str(self.width) if self.width else ""
+        d = str(self.decimals) if self.decimals else ""
+        return f"{self.name}{w}.{d}"
+
+
+def parse_format(fmt: str) -> ParsedFormat:
+    """Split and validate a display format against the v5-compatible set; XptError otherwise."""
+    m = _FORMAT_RE.match(fmt.strip().upper())
+    if not m:
+        raise XptError(f"format {fmt!r} is not a SAS format (expected like $20., 8.2, DATE9.)")
+    dollar, base, w, d = m.groups()
+    name = dollar + base
+    if name not in _FORMATS:
+        raise XptError(f"format {fmt!r}: {name or 'w.d'!r} is not a known SAS v5-compatible format")
+    if len(name) > 8:
+        raise XptError(f"format {fmt!r}: name longer than 8 characters")
+    kind, wmin, wmax, dmax = _FORMATS[name]
+    width = int(w) if w else 0
+    dec = int(d) if d else 0
+    if name == "" and not w:
+        raise XptError(f"format {fmt!r}: a w.d format needs a width")
+    if width and not wmin <= width <= wmax:
+        raise XptError(f"format {fmt!r}: width {width} outside {wmin}..{wmax} for {name or 'w.d'}")
+    if dec and (dec > dmax or (width and dec >= width)):
+        raise XptError(f"format {fmt!r}: {dec} decimals not allowed (max {dmax}, and below the width)")
+    return ParsedFormat(name, width, dec, kind)
+
+
+# ---------------------------------------------------------------------------------------------
+# IBM <-> IEEE
+
+
+def ieee_to_ibm(values: Iterable[float] | np.ndarray, length: int = 8,
+                codes: np.ndarray | None = None) -> np.ndarray:
+    """IEEE doubles -> (n, length) uint8 big-endian IBM hex floats; NaN -> missing ``.``.
+
+    `codes` (optional uint8 per value, 0 for none) gives the missing byte for NaN values
+    (0x2E, 0x41-0x5A or 0x5F).  Raises XptError for +/-inf or |x| > 16**63; exactly 16**63 (what
+    the largest IBM number, (1-16**-14)*16**63, reads back as) is written as that number.
+    """
+    if not 2 <= length <= 8:
+        raise XptError(f"IBM length {length} outside 2..8")
+    x = np.ascontiguousarray(np.asarray(values, dtype=np.float64).ravel())
+    bits = x.view(np.uint64)
+    u = np.uint64
+    e2 = (bits >> u(52)) & u(0x7FF)          # biased binary exponent; 2047 = NaN/inf
+    big = e2 >= u(1275)                      # |x| >= 2**252 = 16**63, or NaN/inf
+    nan = top = None
+    if big.any():
+        nan = e2 == u(2047)
+        nan &= (bits & _MASK52) != u(0)
+        top = (e2 == u(1275)) & ((bits & _MASK52) == u(0))   # exactly 16**63
+        bad = big & ~nan & ~top
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise XptError(f"value {float(x[i])!r} at row {i + 1} is outside the IBM float range "
+                           f"(|x| <= 16**63)")
+    zero = e2 < u(763)                       # |x| < 16**-65 (also 0, -0, subnormals) -> 0
+    expo = (e2 - u(763)) >> u(2)             # biased IBM exponent (garbage where zero: masked)
+    shift = (e2 + u(1)) & u(3)               # 0..3: aligns the binary point on a hex digit
+    frac = (bits & _MASK52) | u(1 << 52)
+    frac <<= shift                           # 53 significant bits in a 56-bit fraction: exact
+    if length < 8:                           # keep 8L-8 bits, round half away from zero
+        drop = u(64 - 8 * length)
+        frac += u(1) << (drop - u(1))
+        frac >>= drop
+        carry = frac >> u(8 * length - 8)    # 1 when rounding overflowed the fraction
+        frac >>= carry << u(2)
+        frac <<= drop
+        expo += carry
+        over = (expo > u(127)) & ~zero
+        if nan is not None:
+            over &= ~nan & ~top
+        if over.any():
+            i = int(np.flatnonzero(over)[0])
+            raise XptError(f"value {float(x[i])!r} at row {i + 1} rounds outside the IBM float range")
+    word = bits & u(1 << 63)
+    word |= expo << u(56)
+    word |= frac
+    word[zero] = 0
+    if top is not None and top.any():
+        word[top] = (bits[top] & u(1 << 63)) | u(0x7FFFFFFFFFFFFFFF)
+    if nan is not None and nan.any():
+        word[nan] = u(0x2E << 56)
+        if codes is not None:
+            special = nan & (np.asarray(codes) != 0)
+            word[special] = np.asarray(codes)[special].astype(np.uint64) << u(56)
+    out = word.astype(">u8").view(np.uint8).reshape(-1, 8)
+    return out[:, :length] if length < 8 else out
+
+
+def _ibm_words(data: np.ndarray | bytes, length: int) -> np.ndarray:
+    raw = np.frombuffer(data, dtype=np.uint8) if isinstance(data, (bytes, bytearray, memoryview)) else data
+    raw = raw.reshape(-1, length)
+    if length == 8:
+        return np.ascontiguousarray(raw).view(">u8").ravel().astype(np.uint64)
+    full = np.zeros((raw.shape[0], 8), dtype=np.uint8)
+    full[:, :length] = raw
+    return full.view(">u8").ravel().astype(np.uint64)
+
+
+def ibm_to_ieee(data: np.ndarray | bytes, length: int = 8) -> np.ndarray:
+    """(n, length) big-endian IBM hex floats -> float64; every missing (., .A-.Z, ._) -> NaN.
+
+    The 56-bit fraction is converted with round-to-nearest-even (numpy's uint64->float64 cast),
+    so values that came from IEEE doubles come back exactly.
+    """
+    words = _ibm_words(data, length)
+    first = (words >> np.uint64(56)).astype(np.uint8)
+    frac = words & _MASK56
+    missing = (frac == 0) & np.isin(first, _MISSING_BYTES)
+    expo = (first & 0x7F).astype(np.int64)
+    val = np.ldexp(frac.astype(np.float64), (4 * (expo - 64) - 56).astype(np.int32))
+    val = np.where(first & 0x80, -val, val)
+    val[missing] = np.nan
+    return val
+
+
+def _missing_codes(data: np.ndarray, length: int) -> np.ndarray:
+    """Per value: "" for a number or ordinary missing, "A".."Z"/"_" for special missings."""
+    words = _ibm_words(data, length)
+    first = (words >> np.uint64(56)).astype(np.uint8)
+    special = ((words & _MASK56) == 0) & np.isin(first, _MISSING_BYTES[1:])
+    out = np.full(words.shape, "", dtype=object)
+    out[special] = first[special].view("S1").astype(str)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Metadata
+
+
+@dataclass(frozen=True)
+class XptVariable:
+    """One variable as it stands in the NAMESTR record."""
+
+    name: str
+    label: str
+    type: str            # "Num" | "Char"
+    length: int
+    format: str          # "" when none, e.g. "DATE9." or "$20."
+    position: int        # byte offset in the observation record
+    number: int          # 1-based varnum
+    informat: str = ""
+
+
+@dataclass
+class XptMetadata:
+    """What the file's headers say, plus the special missing codes of numeric columns."""
+
+    name: str
+    label: str
+    created: dt.datetime
+    modified: dt.datetime
+    variables: list[XptVariable]
+    records: int
+    sas_version: str = _SAS_VERSION
+    os_name: str = _OS_NAME
+    dataset_type: str = ""
+    special_missing: dict[str, pd.Series] = field(default_factory=dict)
+
+    @property
+    def record_length(self) -> int:
+        return sum(v.length for v in self.variables)
+
+
+def _sas_datetime_text(d: dt.datetime) -> bytes:
+    if not 1960 <= d.year <= 2059:
+        raise XptError(f"header datetime {d.isoformat()} outside 1960-2059 (two-digit year window)")
+    return f"{d.day:02d}{_MONTHS[d.month - 1]}{d.year % 100:02d}:{d:%H:%M:%S}".encode("ascii")
+
+
+def _parse_sas_datetime(raw: bytes) -> dt.datetime:
+    text = raw.decode("ascii", "replace").strip()
+    m = re.match(r"^(\d\d)([A-Z]{3})(\d\d):(\d\d):(\d\d):(\d\d)$", text)
+    if not m or m.group(2) not in _MONTHS:
+        raise XptError(f"header datetime {text!r} is not ddMMMyy:hh:mm:ss")
+    yy = int(m.group(3))
+    year = 1900 + yy if yy >= 60 else 2000 + yy   # window 1960-2059, same as the writer
+    return dt.datetime(year, _MONTHS.index(m.group(2)) + 1, int(m.group(1)),
+                       int(m.group(4)), int(m.group(5)), int(m.group(6)))
+
+
+def _default_created() -> dt.datetime:
+    """SOURCE_DATE_EPOCH (UTC) if set, else 1960-01-01T00:00:00: never the clock."""
+    sde = os.environ.get("SOURCE_DATE_EPOCH")
+    if sde:
+        try:
+            return dt.datetime.fromtimestamp(int(sde), dt.timezone.utc).replace(tzinfo=None)
+        except ValueError as exc:
+            raise XptError(f"SOURCE_DATE_EPOCH={sde!r} is not an integer number of seconds") from exc
+    return SAS_EPOCH
+
+
+def _pad(text: str | bytes, width: int, what: str) -> bytes:
+    b = text.encode("ascii") if isinstance(text, str) else text
+    if len(b) > width:
+        raise XptError(f"{what} {b!r} longer than {width} bytes")
+    return b.ljust(width, b" ")
+
+
+def _ascii(text: str, what: str) -> str:
+    if not text.isascii():
+        bad = next(c for c in text if not c.isascii())
+        raise XptError(f"{what} {text!r} has the non-ASCII character {bad!r}")
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Writer
+
+
+@dataclass
+class _Column:
+    name: str
+    label: str
+    is_char: bool
+    length: int
+    fmt: ParsedFormat | None
+    data: np.ndarray          # numeric: (n, length) uint8; character: (k+1, length) distinct values
+    codes: np.ndarray | None = None   # character: row -> index into data (-1 = missing = last)
+
+
+def _row_ref(df: pd.DataFrame, i: int) -> str:
+    ref = f"row {i + 1}"
+    if "USUBJID" in df.columns:
+        ref += f" (USUBJID={df['USUBJID'].iloc[i]!r})"
+    return ref
+
+
+def _char_column(df: pd.DataFrame, ds: str, col: str, length: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Factorize the column, check and encode only its distinct values: (k+1, width) blank-padded
+    bytes (last row blank, for missing) and per-row codes (-1 = missing -> the last row)."""
+    s = df[col]
+    values = s.to_numpy(dtype=object) if not isinstance(s.dtype, pd.CategoricalDtype) else \
+        s.astype(object).to_numpy(dtype=object)
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    uniq = np.asarray(uniq, dtype=object)
+
+    def first_row(mask: np.ndarray) -> int:
+        return int(np.flatnonzero(np.isin(codes, np.flatnonzero(mask)))[0])
+
+    if pd.api.types.infer_dtype(uniq, skipna=True) not in ("string", "empty"):
+        bad = np.array([not isinstance(v, str) for v in uniq], dtype=bool)
+        i = first_row(bad)
+        raise XptError(f"{ds}.{col}: {_row_ref(df, i)} value {values[i]!r} is not text "
+                       f"(a character column holds only str or missing)")
+    joined = "\x1f".join(uniq)
+    if not joined.isascii():
+        bad = np.array([not v.isascii() for v in uniq], dtype=bool)
+        i = first_row(bad)
+        raise XptError(f"{ds}.{col}: {_row_ref(df, i)} value {values[i]!r} has non-ASCII characters "
+                       f"({int(np.isin(codes, np.flatnonzero(bad)).sum())} row(s) in all); XPORT v5 is ASCII only")
+    if "\x00" in joined:
+        i = first_row(np.array(["\x00" in v for v in uniq], dtype=bool))
+        raise XptError(f"{ds}.{col}: {_row_ref(df, i)} value {values[i]!r} contains a NUL character")
+    lens = np.fromiter(map(len, uniq), dtype=np.int64, count=len(uniq))   # ASCII: chars == bytes
+    limit = MAX_CHAR if length is None else length
+    if len(lens) and lens.max() > limit:
+        over = lens > limit
+        i = first_row(over)
+        why = "the 200-byte XPORT v5 limit" if length is None else f"length {length}"
+        raise XptError(f"{ds}.{col}: {_row_ref(df, i)} value of {len(values[i])} bytes exceeds {why} "
+                       f"({int(np.isin(codes, np.flatnonzero(over)).sum())} row(s) in all)")
+    width = length if length is not None else max(int(lens.max()) if len(lens) else 0, 1)
+    table = np.append(uniq, "").astype(f"S{width}").view(np.uint8).reshape(-1, width).copy()
+    table[table == 0] = 0x20
+    return table, codes
+
+
+def _numeric_values(df: pd.DataFrame, ds: str, col: str, fmt: ParsedFormat | None) -> np.ndarray:
+    s = df[col]
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        if s.dt.tz is not None:
+            raise XptError(f"{ds}.{col}: timezone-aware datetimes are refused; convert to local time first")
+        if fmt is None or fmt.kind not in ("date", "datetime"):
+            raise XptError(f"{ds}.{col}: a datetime64 column needs a date or datetime display format "
+                           f"(DATE9. -> days, DATETIME20. -> seconds since 1960-01-01)")
+        ns = s.to_numpy(dtype="datetime64[ns]")
+        secs = (ns - np.datetime64("1960-01-01T00:00:00", "ns")) / np.timedelta64(1, "s")
+        if fmt.kind == "date":
+            days = secs / 86400.0
+            frac = ~np.isnan(days) & (days != np.floor(days))
+            if frac.any():
+                i = int(np.flatnonzero(frac)[0])
+                raise XptError(f"{ds}.{col}: {_row_ref(df, i)} has a time part but format {fmt} is a date")
+            return days
+        return secs
+    if pd.api.types.is_timedelta64_dtype(s.dtype):
+        if fmt is None or fmt.kind != "time":
+            raise XptError(f"{ds}.{col}: a timedelta64 column needs a time display format (TIME8.)")
+        return s.to_numpy(dtype="timedelta64[ns]") / np.timedelta64(1, "s")
+    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+    raise XptError(f"{ds}.{col}: dtype {s.dtype} is neither numeric nor text")
+
+
+def _special_codes(ds: str, col: str, codes: Any, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+    arr = pd.Series(codes, dtype=object).fillna("").to_numpy(dtype=object)
+    if len(arr) != len(values):
+        raise XptError(f"{ds}.{col}: special_missing has {len(arr)} codes for {len(values)} rows")
+    text = pd.Series(arr, dtype=object).astype(str).str.upper().str.lstrip(".")
+    ok = text.isin(["", "_", *[chr(c) for c in range(0x41, 0x5B)]]).to_numpy(dtype=bool)
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise XptError(f"{ds}.{col}: {_row_ref(df, i)} special missing code {arr[i]!r} is not A-Z or _")
+    coded = (text != "").to_numpy(dtype=bool)
+    clash = coded & ~np.isnan(values)
+    if clash.any():
+        i = int(np.flatnonzero(clash)[0])
+        raise XptError(f"{ds}.{col}: {_row_ref(df, i)} has special missing .{text.iloc[i]} "
+                       f"but the value {values[i]!r} is not missing")
+    out = np.zeros(len(values), dtype=np.uint8)
+    if coded.any():
+        out[coded] = np.frombuffer("".join(text[coded]).encode("ascii"), dtype=np.uint8)
+    return out
+
+
+def _check_name(ds: str, name: Any, what: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise XptError(f"{ds}: {what} name {name!r} must be 1-8 characters A-Z, 0-9, _ starting with a letter "
+                       f"(upper case)")
+    return name
+
+
+def _build_columns(df: pd.DataFrame, name: str, labels: Mapping[str, str], lengths: Mapping[str, int],
+                   formats: Mapping[str, str], special_missing: Mapping[str, Any]) -> list[_Column]:
+    cols = list(df.columns)
+    for c in cols:
+        _check_name(name, c, "variable")
+    dupes = sorted({c for c in cols if cols.count(c) > 1})
+    if dupes:
+        raise XptError(f"{name}: duplicate variable name(s) {', '.join(dupes)}")
+    for what, mapping in (("labels", labels), ("lengths", lengths), ("formats", formats),
+                          ("special_missing", special_missing)):
+        unknown = sorted(set(mapping) - set(cols))
+        if unknown:
+            raise XptError(f"{name}: {what} given for column(s) not in the frame: {', '.join(map(str, unknown))}")
+    if len(cols) > 9999:
+        raise XptError(f"{name}: {len(cols)} variables; the NAMESTR header holds at most 9999")
+    out: list[_Column] = []
+    for c in cols:
+        label = _ascii(str(labels.get(c) or ""), f"{name}.{c} label")
+        if len(label) > 40:
+            raise XptError(f"{name}.{c}: label {label!r} is {len(label)} characters; the limit is 40")
+        fmt = parse_format(formats[c]) if formats.get(c) else None
+        s = df[c]
+        is_char = not (pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)
+                       or pd.api.types.is_datetime64_any_dtype(s.dtype)
+                       or pd.api.types.is_timedelta64_dtype(s.dtype))
+        if fmt is not None and (fmt.kind == "char") != is_char:
+            raise XptError(f"{name}.{c}: format {fmt} does not fit a {'character' if is_char else 'numeric'} column")
+        length = lengths.get(c)
+        if length is not None and (not isinstance(length, (int, np.integer)) or isinstance(length, bool)):
+            raise XptError(f"{name}.{c}: length {length!r} is not an integer")
+        if is_char:
+            if c in special_missing:
+                raise XptError(f"{name}.{c}: special missing values apply to numeric columns only")
+            if length is not None and not 1 <= length <= MAX_CHAR:
+                raise XptError(f"{name}.{c}: character length {length} outside 1..{MAX_CHAR}")
+            table, codes = _char_column(df, name, c, None if length is None else int(length))
+            out.append(_Column(c, label, True, table.shape[1], fmt, table, codes))
+        else:
+            length = 8 if length is None else int(length)
+            if not 3 <= length <= 8:
+                raise XptError(f"{name}.{c}: numeric length {length} outside 3..8")
+            values = _numeric_values(df, name, c, fmt)
+            codes = _special_codes(name, c, special_missing[c], values, df) if c in special_missing else None
+            try:
+                data = ieee_to_ibm(values, length, codes)
+            except XptError as exc:
+                raise XptError(f"{name}.{c}: {exc}") from None
+            out.append(_Column(c, label, False, length, fmt, data))
+    return out
+
+
+def _namestr(col: _Column, number: int, position: int) -> bytes:
+    f = col.fmt
+    parts = [
+        np.array([2 if col.is_char else 1, 0, col.length, number], dtype=">i2").tobytes(),
+        _pad(col.name, 8, "name"),
+        _pad(col.label, 40, "label"),
+        _pad(f.name if f else "", 8, "format"),
+        np.array([f.width if f else 0, f.decimals if f else 0, 0], dtype=">i2").tobytes(),
+        b"\x00\x00",                          # nfill
+        b" " * 8,                             # niform
+        np.array([0, 0], dtype=">i2").tobytes(),
+        np.array([position], dtype=">i4").tobytes(),
+        b"\x00" * 52,
+    ]
+    rec = b"".join(parts)
+    assert len(rec) == NAMESTR_LEN
+    return rec
+
+
+def _records(payload: bytes) -> bytes:
+    rem = len(payload) % RECORD
+    return payload + b" " * ((RECORD - rem) % RECORD)
+
+
+def _header(name: str, label: str, created: dt.datetime, columns: list[_Column]) -> bytes:
+    stamp = _sas_datetime_text(created)
+    real = (_pad("SAS", 8, "") * 2 + _pad("SASLIB", 8, "") + _pad(_SAS_VERSION, 8, "")
+            + _pad(_OS_NAME, 8, "") + b" " * 24 + stamp)
+    member1 = (_pad("SAS", 8, "") + _pad(name, 8, "dataset name") + _pad("SASDATA", 8, "")
+               + _pad(_SAS_VERSION, 8, "") + _pad(_OS_NAME, 8, "") + b" " * 24 + stamp)
+    member2 = stamp + b" " * 16 + _pad(label, 40, "dataset label") + b" " * 8
+    namestr_hdr = _NAMESTR_PREFIX + f"000000{len(columns):04d}".encode() + b"0" * 20 + b"  "
+    pos = 0
+    names = []
+    for i, c in enumerate(columns, start=1):
+        names.append(_namestr(c, i, pos))
+        pos += c.length
+    out = b"".join([_LIB_HEADER, real, _records(stamp), _MEMBER_HEADER, _DSCRPTR_HEADER,
+                    member1, member2, namestr_hdr, _records(b"".join(names)), _OBS_HEADER])
+    assert len(out) % RECORD == 0
+    return out
+
+
+def _record_count(block: np.ndarray, reclen: int) -> int:
+    """Records in an observation block, read the way SAS does: whole records, less trailing
+    all-blank records that start inside the final 80-byte card (they cannot be told apart from
+    the blank padding TS-140 prescribes; SAS and readstat drop them too)."""
+    size = len(block)
+    if size == 0 or reclen == 0:
+        return 0
+    n = size // reclen
+    if not bool((block[n * reclen:] == 0x20).all()):
+        raise XptError(f"observation block of {size} bytes does not hold whole {reclen}-byte records "
+                       f"followed by blank padding")
+    while n > 0 and (n - 1) * reclen >= size - RECORD and bool((block[(n - 1) * reclen:n * reclen] == 0x20).all()):
+        n -= 1
+    return n
+
+
+def _build(df: pd.DataFrame, name: str, label: str | None, labels: Mapping[str, str] | None,
+           lengths: Mapping[str, int] | None, formats: Mapping[str, str] | None,
+           created: dt.datetime | None, special_missing: Mapping[str, Any] | None
+           ) -> tuple[bytes, np.ndarray, XptMetadata]:
+    _check_name(name if isinstance(name, str) else "?", name, "dataset")
+    ds_label = _ascii(label or "", f"{name} dataset label")
+    if len(ds_label) > 40:
+        raise XptError(f"{name}: dataset label {ds_label!r} is {len(ds_label)} characters; the limit is 40")
+    if df.shape[1] == 0:
+        raise XptError(f"{name}: a dataset needs at least one variable")
+    if created is None:
+        created = _default_created()
+    if created.tzinfo is not None:
+        created = created.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    columns = _build_columns(df, name, labels or {}, lengths or {}, formats or {}, special_missing or {})
+    header = _header(name, ds_label, created, columns)
+    n = len(df)
+    reclen = sum(c.length for c in columns)
+    size = n * reclen
+    block = np.empty(size + (-size) % RECORD, dtype=np.uint8)
+    block[size:] = 0x20                      # columns cover every byte of every record
+    rows = block[:size].reshape(n, reclen)
+    pos = 0
+    variables = []
+    for i, c in enumerate(columns, start=1):
+        dest = rows[:, pos:pos + c.length]
+        if c.codes is None:
+            dest[...] = c.data
+        elif n:
+            # one fancy-index gather of whole records' slices; code -1 picks the blank last row
+            dest.view(f"V{c.length}")[:, 0] = c.data.view(f"V{c.length}").ravel()[c.codes]
+        variables.append(XptVariable(c.name, c.label, "Char" if c.is_char else "Num", c.length,
+                                     str(c.fmt) if c.fmt else "", pos, i))
+        pos += c.length
+    if n and bool((rows[-1] == 0x20).all()):
+        raise XptError(f"{name}: the last observation (row {n}) is all blank; SAS and other readers take "
+                       f"it for the blank padding of the last record and drop it (give it a non-blank value)")
+    meta = XptMetadata(name, ds_label, created, created, variables, n,
+                       special_missing={k: pd.Series(v, dtype=object) for k, v in (special_missing or {}).items()})
+    return header, block, meta
+
+
+def write_xpt(df: pd.DataFrame, path: Path | str, *, name: str, label: str | None = None,
+              labels: Mapping[str, str] | None = None, lengths: Mapping[str, int] | None = None,
+              formats: Mapping[str, str] | None = None, created: dt.datetime | None = None,
+              special_missing: Mapping[str, Any] | None = None) -> None:
+    """Write `df` as a one-member XPORT v5 file, atomically; refuse (XptError) anything v5 cannot hold."""
+    write_xpt_info(df, path, name=name, label=label, labels=labels, lengths=lengths, formats=formats,
+                   created=created, special_missing=special_missing)
+
+
+def write_xpt_info(df: pd.DataFrame, path: Path | str, *, name: str, label: str | None = None,
+                   labels: Mapping[str, str] | None = None, lengths: Mapping[str, int] | None = None,
+                   formats: Mapping[str, str] | None = None, created: dt.datetime | None = None,
+                   special_missing: Mapping[str, Any] | None = None) -> XptMetadata:
+    """As write_xpt, returning the metadata written (for define.xml and build reports)."""
+    header, block, meta = _build(df, name, label, labels, lengths, formats, created, special_missing)
+    with atomic_open(path, "wb") as fh:
+        fh.write(header)
+        fh.write(memoryview(block))
+    return meta
+
+
+# ---------------------------------------------------------------------------------------------
+# Reader
+
+
+def _be(raw: bytes, fmt: str) -> int:
+    return int(np.frombuffer(raw, dtype=fmt)[0])
+
+
+def read_xpt(path: Path | str, *, encoding: str = "ascii") -> tuple[pd.DataFrame, XptMetadata]:
+    """Read a one-member XPORT v5 file: character columns as str (trailing blanks stripped),
+    numerics as float64 (every missing -> NaN; special codes in metadata.special_missing)."""
+    path = Path(path)
+    raw = path.read_bytes()
+    where = str(path)
+
+    def rec(i: int) -> bytes:
+        chunk = raw[i * RECORD:(i + 1) * RECORD]
+        if len(chunk) < RECORD:
+            raise XptError(f"{where}: truncated header (record {i + 1})")
+        return chunk
+
+    if raw[:48] != _LIB_HEADER[:48]:
+        head = raw[:48]
+        why = "a V8/V9 transport (LIBV8)" if b"LIBV8" in head else "not a SAS XPORT v5 file"
+        raise XptError(f"{where}: {why}")
+    created = _parse_sas_datetime(rec(1)[64:80])
+    if rec(3)[:48] != _MEMBER_PREFIX:
+        raise XptError(f"{where}: record 4 is not a MEMBER header")
+    desc_len = int(rec(3)[75:78] or b"140")
+    if desc_len not in (136, 140):
+        raise XptError(f"{where}: NAMESTR length {desc_len} unsupported")
+    if rec(4)[:48] != _DSCRPTR_HEADER[:48]:
+        raise XptError(f"{where}: record 5 is not a DSCRPTR header")
+    m1, m2 = rec(5), rec(6)
+    name = m1[8:16].decode("ascii", "replace").rstrip()
+    sas_version = m1[24:32].decode("ascii", "replace").rstrip()
+    os_name = m1[32:40].decode("ascii", "replace").rstrip()
+    modified = _parse_sas_datetime(m2[:16])
+    ds_label = m2[32:72].decode(encoding, "replace").rstrip()
+    ds_type = m2[72:80].decode("ascii", "replace").rstrip()
+    nh = rec(7)
+    if nh[:48] != _NAMESTR_PREFIX:
+        raise XptError(f"{where}: record 8 is not a NAMESTR header")
+    try:
+        nvar = int(nh[54:58])
+    except ValueError as exc:
+        raise XptError(f"{where}: NAMESTR header has no variable count: {nh[48:78]!r}") from exc
+    start = 8 * RECORD
+    ns_bytes = nvar * desc_len
+    obs_hdr = start + ns_bytes + (-ns_bytes) % RECORD
+    if raw[obs_hdr:obs_hdr + 48] != _OBS_HEADER[:48]:
+        raise XptError(f"{where}: no OBS header after {nvar} NAMESTR records")
+    variables: list[XptVariable] = []
+    for i in range(nvar):
+        ns = raw[start + i * desc_len:start + (i + 1) * desc_len]
+        ntype, _, nlng, nvar0 = np.frombuffer(ns[:8], dtype=">i2")
+        vname = ns[8:16].decode("ascii", "replace").rstrip()
+        vlabel = ns[16:56].decode(encoding, "replace").rstrip()
+        fname = ns[56:64].decode("ascii", "replace").rstrip()
+        nfl, nfd = _be(ns[64:66], ">i2"), _be(ns[66:68], ">i2")
+        iname = ns[72:80].decode("ascii", "replace").strip("\x00 ")
+        nifl, nifd = _be(ns[80:82], ">i2"), _be(ns[82:84], ">i2")
+        npos = _be(ns[84:88], ">i4")
+        fmt = f"{fname}{nfl or ''}.{nfd or ''}" if (fname or nfl) else ""
+        infmt = f"{iname}{nifl or ''}.{nifd or ''}" if (iname or nifl) else ""
+        if ntype not in (1, 2):
+            raise XptError(f"{where}: variable {vname!r} has NAMESTR type {ntype} (1 or 2 expected)")
+        variables.append(XptVariable(vname, vlabel, "Num" if ntype == 1 else "Char", int(nlng), fmt,
+                                     npos, int(nvar0), infmt))
+    data_start = obs_hdr + RECORD
+    end = len(raw)
+    nxt = raw.find(_MEMBER_PREFIX, data_start)
+    while nxt != -1 and (nxt % RECORD) != 0:
+        nxt = raw.find(_MEMBER_PREFIX, nxt + 1)
+    if nxt != -1:
+        raise XptError(f"{where}: holds more than one member; studyforge reads one dataset per file")
+    block = np.frombuffer(raw, dtype=np.uint8, offset=data_start, count=end - data_start)
+    reclen = max((v.position + v.length for v in variables), default=0)
+    n = _record_count(block, reclen)
+    rows = block[:n * reclen].reshape(n, reclen)
+    data: dict[str, Any] = {}
+    special: dict[str, pd.Series] = {}
+    for v in variables:
+        cell = rows[:, v.position:v.position + v.length]
+        if v.type == "Num":
+            if not 2 <= v.length <= 8:
+                raise XptError(f"{where}: numeric {v.name} has length {v.length}")
+            data[v.name] = ibm_to_ieee(np.ascontiguousarray(cell), v.length)
+            codes = _missing_codes(np.ascontiguousarray(cell), v.length)
+            if (codes != "").any():
+                special[v.name] = pd.Series(codes, dtype=object, name=v.name)
+        else:
+            data[v.name] = _decode_chars(cell, encoding, where, v.name)
+    df = pd.DataFrame(data, columns=[v.name for v in variables])
+    meta = XptMetadata(name, ds_label, created, modified, variables, n, sas_version, os_name, ds_type, special)
+    return df, meta
+
+
+def _decode_chars(cell: np.ndarray, encoding: str, where: str, col: str) -> pd.Series:
+    b = np.array(cell, dtype=np.uint8, copy=True)
+    n, width = b.shape
+    if n == 0:
+        return pd.Series([], dtype="str")
+    trailing = np.logical_and.accumulate((b == 0x20)[:, ::-1], axis=1)[:, ::-1]
+    b[trailing] = 0
+    arr = b.view(f"S{width}").ravel()
+    if encoding == "ascii":
+        high = (b >= 0x80).any(axis=1)
+        if high.any():
+            i = int(np.flatnonzero(high)[0])
+            raise XptError(f"{where}: {col} row {i + 1} has non-ASCII bytes {bytes(cell[i])!r}; "
+                           f"pass encoding= to read it")
+        text = arr.astype(f"U{width}").astype(object)
+    else:
+        text = np.char.decode(arr, encoding).astype(object)
+    return pd.Series(text, dtype="str")

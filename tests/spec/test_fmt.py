@@ -1,0 +1,196 @@
+"""`spec fmt`: one canonical form, idempotent, comments kept with their keys, nothing written by --check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from studyforge.spec.fmt import FormatError, format_spec_dir, format_text, spec_files
+from studyforge.spec.models import CommentFile, Dataset
+from studyforge.spec.yamlio import compose_text, to_python
+from tests.spec.helpers import EXAMPLE, copy_example
+
+SCRAMBLED_DM = """\
+# Demographics, hand-scrambled.
+variables:
+    -   type: Char   # always Char
+        # the label comes from SDTMIG 3.4
+        label: Study Identifier
+        name: STUDYID
+        origin: {type: Protocol}
+        core: Req
+    -   name: AGE
+        origin:
+            type: Derived
+        derivation:
+            params:
+                ref: RFICDTC
+                birth: BRTHDTC
+            rule: age_years
+        type: Num
+        label: 'Age'
+        length: 8
+keys:
+  - STUDYID
+purpose: Tabulation
+name: DM
+label: "Demographics"
+class: SPECIAL PURPOSE
+structure: One record per subject
+standard: SDTMIG 3.4
+repeating: false
+# trailing note
+"""
+
+CANONICAL_DM = """\
+# Demographics, hand-scrambled.
+name: DM
+label: Demographics
+class: SPECIAL PURPOSE
+structure: One record per subject
+purpose: Tabulation
+standard: SDTMIG 3.4
+keys: [STUDYID]
+repeating: false
+variables:
+  - name: STUDYID
+    # the label comes from SDTMIG 3.4
+    label: Study Identifier
+    type: Char  # always Char
+    core: Req
+    origin:
+      type: Protocol
+  - name: AGE
+    label: Age
+    type: Num
+    length: 8
+    origin:
+      type: Derived
+    derivation:
+      rule: age_years
+      params: {ref: RFICDTC, birth: BRTHDTC}
+# trailing note
+"""
+
+
+def test_scrambled_file_gets_the_hand_written_canonical_form() -> None:
+    # Rule (fmt docstring): model key order, 2-space indent, model objects in block style, scalar-only
+    # lists/free mappings in flow style, params keys as written, comments stay with their key.
+    assert format_text(SCRAMBLED_DM, Dataset) == CANONICAL_DM
+    assert format_text(CANONICAL_DM, Dataset) == CANONICAL_DM
+
+
+def test_example_spec_is_canonical_byte_for_byte() -> None:
+    for path, model in spec_files(EXAMPLE):
+        text = path.read_text(encoding="utf-8")
+        assert format_text(text, model) == text, path.name
+    assert format_spec_dir(EXAMPLE, write=False) == []
+
+
+def _strip_known_comments(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("#")]
+    return "\n".join(ln.split("  # ")[0] for ln in lines) + "\n"
+
+
+def _reverse(obj, keep: bool = False):
+    """Every mapping's keys reversed, except rule params, whose written order fmt keeps by design."""
+    if isinstance(obj, dict):
+        keys = list(obj) if keep else list(reversed(list(obj)))
+        return {k: _reverse(obj[k], keep or k == "params") for k in keys}
+    if isinstance(obj, list):
+        return [_reverse(x, keep) for x in obj]
+    return obj.isoformat() if hasattr(obj, "isoformat") else obj
+
+
+def test_example_rewritten_as_reversed_json_formats_back_to_the_example(tmp_path: Path) -> None:
+    """JSON is YAML: every file as JSON with every mapping's keys reversed must format back to the example
+    (comments aside), so the canonical form does not depend on how a file was written."""
+    spec = copy_example(tmp_path)
+    for path, _model in spec_files(spec):
+        data = _reverse(to_python(compose_text(path.read_text())))
+        path.write_text(json.dumps(data, indent=4))
+    changed = format_spec_dir(spec)
+    assert len(changed) == 7
+    for path, _model in spec_files(spec):
+        original = (EXAMPLE / path.relative_to(spec)).read_text()
+        got = path.read_text()
+        if "xpt_created" in got:   # JSON had to carry the timestamp as a string
+            got = got.replace('xpt_created: "2024-01-15T00:00:00"', "xpt_created: 2024-01-15T00:00:00")
+        assert got == _strip_known_comments(original), path.name
+    assert format_spec_dir(spec) == []                 # idempotent: a second run changes nothing
+
+
+def test_comments_survive_reordering_and_a_second_run(tmp_path: Path) -> None:
+    spec = copy_example(tmp_path)
+    dm = spec / "sdtm" / "DM.yaml"
+    text = dm.read_text()
+    block = ("  - name: AGE\n    label: Age\n    type: Num\n    data_type: integer\n    length: 8\n"
+             "    role: Record Qualifier\n    core: Exp\n    origin:\n      type: Derived\n    derivation:\n"
+             "      rule: age_years\n      params: {birth: BRTHDTC, ref: RFICDTC}\n    method: MT.AGE\n")
+    assert block in text
+    scrambled = ("  - method: MT.AGE  # see methods.yaml\n    derivation:\n      params:\n        birth: BRTHDTC\n"
+                 "        ref: RFICDTC  # consent, per SAP\n      rule: age_years\n"
+                 "    core: Exp\n    # AGE is derived, never collected\n"
+                 "    origin:\n      type: Derived\n    role: Record Qualifier\n    length: 8\n"
+                 "    data_type: integer\n    type: Num\n    label: Age\n    name: AGE\n")
+    dm.write_text(text.replace(block, scrambled))
+    assert format_spec_dir(spec) == [str(dm)]
+    expected = ("  - name: AGE\n    label: Age\n    type: Num\n    data_type: integer\n    length: 8\n"
+                "    role: Record Qualifier\n    core: Exp\n    # AGE is derived, never collected\n    origin:\n"
+                "      type: Derived\n    derivation:\n      rule: age_years\n      params:\n        birth: BRTHDTC\n"
+                "        ref: RFICDTC  # consent, per SAP\n    method: MT.AGE  # see methods.yaml\n")
+    once = dm.read_text()
+    assert once == text.replace(block, expected)
+    assert format_spec_dir(spec) == [] and dm.read_text() == once
+
+
+def test_check_mode_lists_files_and_writes_nothing(tmp_path: Path) -> None:
+    spec = copy_example(tmp_path)
+    ae = spec / "sdtm" / "AE.yaml"
+    before = ae.read_bytes().replace(b"keys: [STUDYID, USUBJID, AEDECOD, AESTDTC]",
+                                     b"keys:\n    - STUDYID\n    - USUBJID\n    - AEDECOD\n    - AESTDTC")
+    ae.write_bytes(before)
+    assert format_spec_dir(spec, write=False) == [str(ae)]
+    assert ae.read_bytes() == before
+
+
+def test_unreadable_file_is_reported_with_line(tmp_path: Path) -> None:
+    spec = copy_example(tmp_path)
+    (spec / "comments.yaml").write_text("comments:\n  - id: X\n    text: [oops\n")
+    with pytest.raises(FormatError) as info:
+        format_spec_dir(spec)
+    assert len(info.value.messages) == 1
+    assert info.value.messages[0].startswith(f"{spec / 'comments.yaml'}:4: ERROR YAML syntax error")
+
+
+def test_strings_needing_quotes_and_blocks() -> None:
+    src = ('comments:\n'
+           '  - id: A\n    text: \'no\'\n'
+           '  - id: B\n    text: "key: value # not a comment"\n'
+           '  - id: C\n    text: "line one\\nline two\\n"\n'
+           '  - id: D\n    text: \'2024-01-01\'\n'
+           '  - id: E\n    text: "  padded"\n')
+    out = format_text(src, CommentFile)
+    assert out == ('comments:\n'
+                   '  - id: A\n    text: "no"\n'
+                   '  - id: B\n    text: "key: value # not a comment"\n'
+                   '  - id: C\n    text: |\n      line one\n      line two\n'
+                   '  - id: D\n    text: "2024-01-01"\n'
+                   '  - id: E\n    text: "  padded"\n')
+    assert to_python(compose_text(out)) == to_python(compose_text(src))
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufeff"),
+                              min_size=1, max_size=150), min_size=1, max_size=4))
+def test_any_text_round_trips_and_formatting_is_idempotent(texts: list[str]) -> None:
+    """Property: whatever the text, the formatted file reads back to the same values and is a fixed point."""
+    src = json.dumps({"comments": [{"text": t, "id": f"C{i}"} for i, t in enumerate(texts)]})
+    out = format_text(src, CommentFile)
+    # compared with what YAML reads from the source (ruamel reads a JSON surrogate-pair escape as two code units)
+    assert to_python(compose_text(out)) == to_python(compose_text(src))
+    assert format_text(out, CommentFile) == out
