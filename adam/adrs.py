@@ -90,10 +90,6 @@ class _Inputs:
                 self.findings.append(_err("ADRS-INPUT", f"ADSL has no variable {var}", dataset="ADSL", variable=var))
         s = pd.DataFrame({"USUBJID": text(adsl, "USUBJID"), "REFDT": number(adsl, p.reference_var),
                           "DTHDT": number(adsl, p.death_var)})
-        for u in s.loc[s["REFDT"].isna() & (s["USUBJID"] != ""), "USUBJID"]:
-            self.findings.append(_err("ADRS-REFDT", f"no {p.reference_var}: windows and SD duration cannot be "
-                                      "applied, no assessment of this subject is analysed", Severity.WARNING,
-                                      dataset="ADSL", variable=p.reference_var, usubjid=u))
         return s.drop_duplicates("USUBJID").reset_index(drop=True)
 
     def _ovr(self, rs: pd.DataFrame | None) -> pd.DataFrame:
@@ -126,6 +122,11 @@ class _Inputs:
                                       dataset=p.rs_dataset, variable="USUBJID", usubjid=r.USUBJID,
                                       record=f"RSSEQ={_fmt(r.RSSEQ)}", value=r.USUBJID))
         out = out[known].reset_index(drop=True)
+        if not p.before_reference_counts:
+            for u in out.loc[out["REFDT"].isna(), "USUBJID"].drop_duplicates():
+                self.findings.append(_err("ADRS-REFDT", f"subject has responses but no ADSL.{p.reference_var}: "
+                                          "none of its assessments is analysed", Severity.WARNING, dataset="ADSL",
+                                          variable=p.reference_var, usubjid=u))
         adt, adtf, valid = analysis_date(out["RSDTC"], imputation=p.date_imputation,
                                          min_dates=out["REFDT"] if p.clamp_to_reference else None)
         out["ADT"], out["ADTF"] = adt, adtf
@@ -310,12 +311,16 @@ def _records(inp: _Inputs, par: Parameter, prm: BaseModel, rule: str) -> pd.Data
         has = row.notna()
         idx = row.fillna(-1).astype(np.int64).to_numpy()
         safe = np.clip(idx, 0, max(len(ovr) - 1, 0))
-        take = lambda col, fill: (np.where(has, ovr[col].to_numpy()[safe], fill) if len(ovr) else  # noqa: E731
-                                  np.full(len(recs), fill, dtype=object))
+
+        def take(col: str, fill: object) -> np.ndarray:
+            """The OVR value of each record's source row (ROW indexes inp.ovr), `fill` without one."""
+            if not len(ovr):
+                return np.full(len(recs), fill, dtype=object)
+            return np.where(has, ovr[col].to_numpy()[safe], fill)
+
         recs["SRCSEQ"] = pd.Series(take("RSSEQ", np.nan), index=recs.index, dtype=float)
         recs["ADTF"] = pd.Series(take("ADTF", ""), index=recs.index, dtype="str")
-        src = "SRCDOM" not in recs.columns
-        if src:
+        if "SRCDOM" not in recs.columns:
             recs["SRCDOM"] = np.where(has, inp.p.rs_dataset, "")
             recs["SRCVAR"] = np.where(has, "RSSTRESC", "")
     if not is_ovr:

@@ -1,104 +1,51 @@
-"""Private date helpers used until/unless `studyforge.dates` provides them.
-
-When `studyforge.dates` exists its functions are used (one implementation for the team);
-the fallbacks below are narrow: EDC "DD MON YYYY" text -> ISO 8601, ISO validity and --DY.
-"""
+"""The shared date module (studyforge.dates) applied once per distinct value: raw date columns
+repeat a lot, so the parsing cost is O(distinct dates) rather than O(records)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-try:  # the shared module, when it has landed
-    from studyforge import dates as _shared  # type: ignore
-except ImportError:  # pragma: no cover - depends on team progress
-    _shared = None
+from studyforge import dates as _shared
 
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])}
-_UNKNOWN = {"UN", "UNK", "UK", "XX", "--", ""}
-_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+from ._fast import umap
 
 
-def _valid_ymd(y: pd.Series, m: pd.Series, d: pd.Series) -> pd.Series:
-    """True where (y, m, d) is a real calendar date; missing parts are not checked."""
-    y = pd.to_numeric(y, errors="coerce")
-    m = pd.to_numeric(m, errors="coerce")
-    d = pd.to_numeric(d, errors="coerce")
-    ok = pd.Series(True, index=y.index)
-    ok &= y.isna() | ((y >= 1) & (y <= 9999))
-    ok &= m.isna() | ((m >= 1) & (m <= 12))
-    mi = m.fillna(1).clip(1, 12).astype(int).to_numpy()
-    leap = ((y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))).fillna(True).to_numpy()
-    maxd = _DAYS_IN_MONTH[mi] - ((mi == 2) & ~leap).astype(int)
-    ok &= d.isna() | ((d >= 1) & (d <= pd.Series(maxd, index=y.index)))
-    return ok.astype(bool)
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "").astype(str)
 
 
 def edc_date_to_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """EDC text ('24 MAY 2021', 'UN MAY 2021', 'UNK UNK 2021', '') -> (ISO text, error mask)."""
-    if _shared is not None and hasattr(_shared, "edc_date_to_iso"):
-        iso, err = _shared.edc_date_to_iso(text)
-        return iso.astype(str), err.astype(bool)
-    s = text.fillna("").astype(str).str.strip().str.upper()
-    parts = s.str.extract(r"^(\d{1,2}|UNK?|UK)[ \-/]([A-Z]{3})[ \-/](\d{4})$")
-    day, mon, year = parts[0].fillna(""), parts[1].fillna(""), parts[2].fillna("")
-    matched = parts[2].notna()
-    mon_known = ~mon.isin(_UNKNOWN)
-    mnum = mon.map(_MONTHS)
-    bad_mon = matched & mon_known & mnum.isna()
-    day_known = matched & ~day.isin(_UNKNOWN)
-    # a known day with an unknown month cannot be expressed in ISO 8601 -> error
-    bad_combo = matched & day_known & ~mon_known
-    y = year.where(matched, "")
-    m = mnum.where(mon_known & ~bad_mon)
-    d = pd.to_numeric(day.where(day_known), errors="coerce")
-    cal_ok = _valid_ymd(pd.to_numeric(y.replace("", np.nan)), m, d)
-    err = (s != "") & (~matched | bad_mon | bad_combo | ~cal_ok)
-    m_txt = m.map(lambda v: f"{int(v):02d}" if pd.notna(v) else "")
-    d_txt = d.map(lambda v: f"{int(v):02d}" if pd.notna(v) else "")
-    iso = y.where(m_txt == "", y + "-" + m_txt)
-    iso = iso.where(d_txt == "", iso + "-" + d_txt)
-    iso = iso.where(~err & matched, "")
-    return iso.astype(str), err.astype(bool)
+    def pair(u: pd.Series) -> pd.Series:
+        iso, err = _shared.edc_date_to_iso(u)
+        return pd.Series(np.where(err.to_numpy(dtype=bool), "1", "0"), dtype=object) + iso.astype(str).to_numpy()
 
-
-_ISO_RE = (r"^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2})(?::(\d{2})(?::(\d{2}))?)?)?)?)?$")
-
-
-def iso_parts(values: pd.Series) -> pd.DataFrame:
-    """Split ISO 8601 text into parts with a validity flag (empty = valid missing)."""
-    s = values.fillna("").astype(str).str.strip()
-    p = s.str.extract(_ISO_RE)
-    p.columns = ["year", "month", "day", "hour", "minute", "second"]
-    num = p.apply(pd.to_numeric, errors="coerce")
-    ok = _valid_ymd(num["year"], num["month"], num["day"])
-    ok &= num["hour"].isna() | (num["hour"] <= 23)
-    ok &= num["minute"].isna() | (num["minute"] <= 59)
-    ok &= num["second"].isna() | (num["second"] <= 59)
-    num["valid"] = (s == "") | (p["year"].notna() & ok)
-    return num
+    both = umap(_text(text), pair)
+    return both.str.slice(1).astype(str), (both.str.slice(0, 1) == "1").astype(bool)
 
 
 def is_valid_iso8601(values: pd.Series) -> pd.Series:
-    if _shared is not None and hasattr(_shared, "is_valid_iso8601"):
-        return _shared.is_valid_iso8601(values).astype(bool)
-    return iso_parts(values)["valid"]
+    return umap(_text(values), lambda u: _shared.is_valid_iso8601(u).astype(bool)).astype(bool)
+
+
+def sas_days(values: pd.Series) -> np.ndarray:
+    """Days since 1960-01-01 of complete dates (NaN for partial/invalid/empty)."""
+    return umap(_text(values), lambda u: _shared.iso_to_sas_date(u).astype(float)).to_numpy(dtype=float)
 
 
 def complete_date(values: pd.Series) -> pd.Series:
-    """datetime64 of the date part where year, month and day are all known and valid; NaT otherwise."""
-    s = values.fillna("").astype(str).str.slice(0, 10)
-    full = s.str.match(r"^\d{4}-\d{2}-\d{2}$") & is_valid_iso8601(s)
-    return pd.to_datetime(s.where(full, None), format="%Y-%m-%d", errors="coerce")
+    """datetime64 of complete dates; NaT otherwise."""
+    d = sas_days(values)
+    return pd.Series(pd.to_datetime(d, unit="D", origin=pd.Timestamp("1960-01-01")), index=values.index)
 
 
 def study_day(dtc: pd.Series, ref_dtc: pd.Series) -> pd.Series:
-    """SDTM --DY: no day 0; <NA> unless both dates are complete. Never alters dtc."""
-    if _shared is not None and hasattr(_shared, "study_day"):
-        return _shared.study_day(dtc, ref_dtc).astype("Int64")
-    d = complete_date(dtc)
-    r = complete_date(ref_dtc)
-    diff = (d - r).dt.days
-    out = diff.where(diff < 0, diff + 1)
-    return out.astype("Int64")
+    """SDTM --DY from studyforge.dates.study_day, evaluated once per distinct (dtc, ref) pair."""
+    key = _text(dtc) + "|" + _text(ref_dtc).to_numpy()
+
+    def dy(u: pd.Series) -> pd.Series:
+        parts = u.str.split("|", n=1, expand=True).reindex(columns=[0, 1]).fillna("")
+        return _shared.study_day(parts[0].reset_index(drop=True), parts[1].reset_index(drop=True)).astype("Float64")
+
+    return umap(key, dy).astype("Int64")

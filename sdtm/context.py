@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from studyforge.findings import Finding, Severity
@@ -26,7 +27,7 @@ class Reconciliation:
     used_by: dict[tuple[str, str], int] = field(default_factory=dict)
     unmapped: list[dict] = field(default_factory=list)
     records_out: dict[str, int] = field(default_factory=dict)
-    seen: dict[str, set] = field(default_factory=dict)
+    seen: dict[str, list] = field(default_factory=dict)
 
     def add_mapped(self, form: str, dataset: str, n: int) -> None:
         self.mapped[(form, dataset)] = self.mapped.get((form, dataset), 0) + int(n)
@@ -43,27 +44,27 @@ class Reconciliation:
             self.unmapped.append({"form": form, "file": file, "line": int(line), "subjid": s,
                                   "dataset": dataset, "reason": reason})
 
+    def mark_seen(self, form: str, lines) -> None:
+        self.seen.setdefault(form, []).append(np.asarray(lines, dtype=np.int64))
+
     def finalize(self, raw: dict) -> None:
         """Raw records that reached no dataset and were not reported yet get a reason."""
-        reported: dict[str, set] = {}
-        for u in self.unmapped:
-            reported.setdefault(u["form"], set()).add(u["line"])
         used_forms = {f for f, _ in self.used_by}
+        reported: dict[str, list] = {}
+        for u in self.unmapped:
+            reported.setdefault(u["form"], []).append(u["line"])
         for name, rf in raw.items():
-            seen = self.seen.get(name, set()) | reported.get(name, set())
-            lines = [int(x) for x in rf.lines if int(x) not in seen]
-            if not lines:
+            if name in used_forms or len(rf) == 0:
                 continue
-            reason = ("used only to derive other variables" if name in used_forms
-                      else "not selected by any dataset spec")
-            if name in used_forms:
+            lines = np.asarray(rf.lines, dtype=np.int64)
+            done = np.concatenate(self.seen.get(name, []) + [np.asarray(reported.get(name, []), dtype=np.int64)])
+            left = ~np.isin(lines, done)
+            if not left.any():
                 continue
-            subj = rf.frame["SUBJID"] if "SUBJID" in rf.frame.columns else None
-            pos = {int(x): i for i, x in enumerate(rf.lines)}
-            for ln in lines:
-                self.unmapped.append({"form": name, "file": rf.path, "line": ln,
-                                      "subjid": str(subj.iloc[pos[ln]]) if subj is not None else "",
-                                      "dataset": "", "reason": reason})
+            subj = rf.frame["SUBJID"].to_numpy() if "SUBJID" in rf.frame.columns else np.full(len(lines), "")
+            for ln, sj in zip(lines[left], subj[left]):
+                self.unmapped.append({"form": name, "file": rf.path, "line": int(ln), "subjid": str(sj),
+                                      "dataset": "", "reason": "not selected by any dataset spec"})
 
     def to_frames(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         summary = []
@@ -131,7 +132,8 @@ class Context:
         """A raw field of the working rows as stripped text; missing column -> ERROR finding, empty."""
         assert self.frame is not None
         if name in self.frame.columns:
-            return self.frame[name].fillna("").astype(str).str.strip()
+            col = self.frame[name]
+            return col if col.dtype == str and not col.isna().any() else col.astype(object).where(col.notna(), "").astype(str)
         forms = sorted(set(self.frame[FORM])) if FORM in self.frame.columns and len(self.frame) else []
         self.error("SD0102", f"required column {name!r} missing in raw form(s) {', '.join(forms) or '?'}",
                    variable=var.name if var else "", field=name,

@@ -10,6 +10,7 @@ from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Variable
 
 from . import _dates
+from ._fast import umap
 from .context import Context
 from .registry import (AgeParams, ArmParams, EpochParams, LobxflParams, NrindParams, SeqParams,
                        StudyDayParams, SubjectDateParams, UsubjidParams, VisitParams)
@@ -51,28 +52,47 @@ def study_day(ctx: Context, var: Variable, p: StudyDayParams) -> pd.Series:
 
 
 def _days(dtc: pd.Series) -> np.ndarray:
-    d = _dates.complete_date(dtc)
-    return ((d - pd.Timestamp("1960-01-01")).dt.days).to_numpy(dtype=float)
+    return _dates.sas_days(dtc)
+
+
+def _minutes(dtc: pd.Series) -> np.ndarray:
+    """Minutes after midnight when the ISO value has hh:mm, else NaN."""
+    def mins(u: pd.Series) -> pd.Series:
+        m = u.astype(str).str.extract(r"T(\d{2}):(\d{2})")
+        return (pd.to_numeric(m[0], errors="coerce") * 60 + pd.to_numeric(m[1], errors="coerce")).astype(float)
+
+    return umap(dtc, mins).to_numpy(dtype=float)
 
 
 def epoch(ctx: Context, var: Variable, p: EpochParams) -> pd.Series:
-    """EPOCH of the SE element whose [SESTDTC, SEENDTC) holds the date (last element: end inclusive).
-
-    Compared on complete dates; a partial --DTC gets no EPOCH (not guessed)."""
+    """EPOCH of the SE element whose [SESTDTC, SEENDTC) holds the observation (last element: end
+    inclusive). Compared on datetimes when both sides have a time (a pre-dose Day 1 sample stays in
+    SCREENING). On a boundary day otherwise: a boundary with a time (first dose) gives the day to the
+    element it starts; a date-only boundary (end of treatment) to the element it ends, so the last
+    injection and end-of-treatment assessments stay in TREATMENT. A partial --DTC gets no EPOCH."""
     se = ctx.out.get("SE")
     idx = ctx.result.index
     if se is None or se.empty:
         return pd.Series("", index=idx, dtype=str)
     s = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD"]].copy()
-    s["st"] = _days(s["SESTDTC"])
-    s["en"] = _days(s["SEENDTC"])
+    s["st"], s["stm"] = _days(s["SESTDTC"]), _minutes(s["SESTDTC"])
+    s["en"], s["enm"] = _days(s["SEENDTC"]), _minutes(s["SEENDTC"])
     s = s.sort_values(["USUBJID", "TAETORD"], kind="mergesort")
     s["k"] = s.groupby("USUBJID").cumcount()
     s["last"] = s.groupby("USUBJID")["k"].transform("max") == s["k"]
-    d = pd.DataFrame({"USUBJID": ctx.result["USUBJID"].to_numpy(), "d": _days(ctx.var(p.dtc).astype(str)),
+    dtc = ctx.var(p.dtc).astype(str)
+    d = pd.DataFrame({"USUBJID": ctx.result["USUBJID"].to_numpy(), "d": _days(dtc), "dm": _minutes(dtc),
                       "row": np.arange(len(idx))})
-    m = d.merge(s[["USUBJID", "st", "en", "EPOCH", "k", "last"]], on="USUBJID", how="inner")
-    inside = (m["d"] >= m["st"]) & ((m["d"] < m["en"]) | (m["last"] & (m["d"] <= m["en"])) | m["en"].isna())
+    m = d.merge(s[["USUBJID", "st", "stm", "en", "enm", "EPOCH", "k", "last"]], on="USUBJID", how="inner")
+    timed_st = (m["dm"].notna() & m["stm"].notna()).to_numpy()
+    timed_en = (m["dm"].notna() & m["enm"].notna()).to_numpy()
+    # boundary day: by time when both have one; else a timed boundary (first dose) gives the day to
+    # the element it starts, a date-only boundary (end of treatment) to the element it ends
+    on_start = np.where(timed_st, m["dm"] >= m["stm"], m["stm"].notna() | (m["k"] == 0))
+    on_end = np.where(timed_en, m["dm"] < m["enm"], m["enm"].isna())
+    after_start = (m["d"] > m["st"]) | ((m["d"] == m["st"]) & on_start)
+    before_end = (m["d"] < m["en"]) | ((m["d"] == m["en"]) & on_end)
+    inside = after_start & (before_end | (m["last"] & (m["d"] <= m["en"])) | m["en"].isna())
     m = m[inside].sort_values(["row", "k"]).drop_duplicates("row", keep="first")
     out = np.full(len(idx), "", dtype=object)
     out[m["row"].to_numpy()] = m["EPOCH"].to_numpy()
@@ -137,7 +157,8 @@ def visit(ctx: Context, var: Variable, p: VisitParams) -> pd.Series:
                          var.name, p.field, folder)
     if p.output == "visitnum":
         return num.astype(float)
-    label = folder.where(~uns, "UNSCHEDULED " + num.map(lambda v: "" if pd.isna(v) else f"{v:.2f}"))
+    label = folder.where(~uns, "UNSCHEDULED " + umap(num, lambda u: u.map(lambda v: "" if v == "" or pd.isna(v)
+                                                                        else f"{float(v):.2f}")))
     return label.where(num.notna(), "").astype(str)
 
 
@@ -199,7 +220,7 @@ def subject_date(ctx: Context, var: Variable, p: SubjectDateParams) -> pd.Series
     if p.text:
         t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "iso": f[p.date].str.strip()})[keep]
         ctx.recon.add_used(p.form, f"{ctx.ds.name}.{var.name}", len(t))
-        return subj.map(t.groupby("SUBJID")["iso"].agg(p.agg)).fillna("").astype(str)
+        return subj.map(t.groupby("SUBJID")["iso"].agg(p.agg)).astype(object).fillna("").astype(str)
     if p.format == "edc":
         iso, err = _dates.edc_date_to_iso(f[p.date])
     else:
@@ -212,7 +233,7 @@ def subject_date(ctx: Context, var: Variable, p: SubjectDateParams) -> pd.Series
     t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "iso": iso})[keep & ~err & (iso != "")]
     ctx.recon.add_used(p.form, f"{ctx.ds.name}.{var.name}", len(t))
     agg = t.groupby("SUBJID")["iso"].agg(p.agg)
-    return subj.map(agg).fillna("").astype(str)
+    return subj.map(agg).astype(object).fillna("").astype(str)
 
 
 def age(ctx: Context, var: Variable, p: AgeParams) -> pd.Series:

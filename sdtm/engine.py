@@ -252,13 +252,16 @@ def check_text(ctx: Context, ds: Dataset, df: pd.DataFrame, frame: pd.DataFrame 
         if v.type != "Char":
             continue
         s = df[v.name]
-        bad = s.str.contains(_NON_ASCII, regex=True)
+        uniq = pd.Series(s.unique(), dtype=object).astype(str)
+        bad_vals = set(uniq[uniq.str.contains(_NON_ASCII, regex=True)])
+        bad = s.isin(bad_vals) if bad_vals else pd.Series(False, index=s.index)
         field = (v.derivation.params.get("field", "") if v.derivation else "") or v.name
         if bad.any():
             _row_findings(ctx, ds, df, frame, bad, "SD1001", "non-ASCII character (XPT v5 requires ASCII)",
                           v.name, field, s)
         if v.name not in split:
-            long = s.str.len() > 200
+            long_vals = set(uniq[uniq.str.len() > 200])
+            long = s.isin(long_vals) if long_vals else pd.Series(False, index=s.index)
             if long.any():
                 _row_findings(ctx, ds, df, frame, long, "SD1002", "value over 200 characters and not declared "
                               "for splitting into SUPP--", v.name, field, s.str.slice(0, 60))

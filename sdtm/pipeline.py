@@ -61,9 +61,9 @@ def build_dataset(ctx: Context, ds: Dataset) -> dict[str, pd.DataFrame]:
     df = E.shape(ds, ctx.result)
     E.check_text(ctx, ds, df, ctx.frame, split)
     E.check_keys(ctx, ds, df, ctx.frame)
-    for form, n in ctx.frame[ctx.frame[FORM] != ""][FORM].value_counts().sort_index().items():
-        ctx.recon.add_mapped(form, ds.name, n)
-        ctx.recon.seen.setdefault(form, set()).update(ctx.frame.loc[ctx.frame[FORM] == form, LINE].astype(int))
+    for form, g in ctx.frame[ctx.frame[FORM] != ""].groupby(FORM, sort=True)[LINE]:
+        ctx.recon.add_mapped(form, ds.name, len(g))
+        ctx.recon.mark_seen(form, g.to_numpy())
     out[ds.name] = _sort(ds, df)
     if supp is not None:
         ctx.ds = supp

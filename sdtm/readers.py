@@ -42,10 +42,17 @@ def _as_text(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=pd.RangeIndex(len(df)))
 
 
+def _stripped(df: pd.DataFrame) -> pd.DataFrame:
+    """Leading/trailing blanks are never data in an EDC export; strip them once per distinct value."""
+    from ._fast import umap
+
+    return pd.DataFrame({c: umap(df[c], lambda u: u.astype(str).str.strip()) for c in df.columns}, index=df.index)
+
+
 def read_csv_form(path: Path) -> RawForm:
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     df.columns = [c.strip().upper() for c in df.columns]
-    df = df.reset_index(drop=True)
+    df = _stripped(df.reset_index(drop=True))
     return RawForm(path.stem.lower(), df, str(path), np.arange(2, len(df) + 2))
 
 
@@ -56,7 +63,7 @@ def read_sas_form(path: Path) -> RawForm:
         df, _ = pyreadstat.read_xport(str(path))
     else:
         df, _ = pyreadstat.read_sas7bdat(str(path))
-    df = _as_text(df)
+    df = _stripped(_as_text(df))
     return RawForm(path.stem.lower(), df, str(path), np.arange(1, len(df) + 1))
 
 
@@ -87,7 +94,7 @@ def read_odm(path: Path) -> dict[str, RawForm]:
                         lines.setdefault(form, []).append(ig.sourceline or 0)
     out = {}
     for form, recs in rows.items():
-        df = pd.DataFrame(recs).fillna("").astype(str)
+        df = _stripped(pd.DataFrame(recs).fillna("").astype(str))
         out[form] = RawForm(form, df, str(path), np.asarray(lines[form]))
     return out
 

@@ -15,15 +15,19 @@ from studyforge.findings import Severity
 from studyforge.spec.models import Codelist, Variable
 
 from . import _dates
+from ._fast import umap
 from .context import FORM, Context
 from .registry import (ConditionParams, ConstantParams, CopyParams, CtMapParams, DecodeParams,
                        Iso8601Params, UnitConvertParams)
 
 _WS = re.compile(r"\s+")
+_SLASH = re.compile(r"\s*/\s*")
 
 
 def norm_key(s: pd.Series) -> pd.Series:
-    return s.fillna("").astype(str).str.strip().str.upper().str.replace(_WS, " ", regex=True)
+    """Upper case, blanks collapsed: the form in which raw spellings are matched (per distinct value)."""
+    return umap(s, lambda u: u.astype(str).str.strip().str.upper().str.replace(_WS, " ", regex=True)
+                .str.replace(_SLASH, "/", regex=True))
 
 
 def codelist_lookup(cl: Codelist) -> dict[str, str]:
@@ -31,7 +35,7 @@ def codelist_lookup(cl: Codelist) -> dict[str, str]:
     m: dict[str, str] = {}
     for t in cl.terms:
         for k in [t.value, t.decode or "", *t.synonyms]:
-            k = _WS.sub(" ", k.strip().upper())
+            k = _SLASH.sub("/", _WS.sub(" ", k.strip().upper()))
             if k:
                 m.setdefault(k, t.value)
     return m
@@ -117,7 +121,7 @@ def iso_from_raw(ctx: Context, var: Variable, date_field: str, time_field: str |
         if bad.any():
             ctx.row_findings(bad, Severity.ERROR, "SD0302", "unparseable time", var.name, time_field, t)
         full = iso.str.len() == 10
-        ttxt = h.map(lambda v: f"{int(v):02d}" if pd.notna(v) else "") + ":" + tm[1].fillna("")
+        ttxt = t.str.zfill(5)
         iso = iso.where(~(full & tok), iso + "T" + ttxt)
     return iso.astype(str)
 
@@ -128,7 +132,8 @@ def iso8601(ctx: Context, var: Variable, p: Iso8601Params) -> pd.Series:
 
 def condition(ctx: Context, var: Variable, p: ConditionParams) -> pd.Series:
     if p.var:
-        src = ctx.var(p.var).fillna("").astype(str)
+        raw_src = ctx.var(p.var)
+        src = raw_src.astype(object).where(raw_src.notna(), "").astype(str)
     elif p.field:
         src = _source(ctx, p.field, var)
     else:
@@ -139,14 +144,14 @@ def condition(ctx: Context, var: Variable, p: ConditionParams) -> pd.Series:
     if p.nonempty is not None:
         out = out.where(src.str.strip() == "", p.nonempty)
     for case in reversed(p.cases):
-        keys = {_WS.sub(" ", v.strip().upper()) for v in case.in_}
+        keys = {_SLASH.sub("/", _WS.sub(" ", v.strip().upper())) for v in case.in_}
         out = out.where(~key.isin(keys), case.value)
     return out.astype(str)
 
 
 def _fmt_num(x: pd.Series, decimals: int) -> pd.Series:
     r = x.round(decimals)
-    return r.map(lambda v: "" if pd.isna(v) else f"{v:.{decimals}f}".rstrip("0").rstrip("."))
+    return umap(r, lambda u: u.map(lambda v: "" if v == "" or pd.isna(v) else f"{float(v):.{decimals}f}".rstrip("0").rstrip(".")))
 
 
 def unit_convert(ctx: Context, var: Variable, p: UnitConvertParams) -> pd.Series:

@@ -97,6 +97,14 @@ def promote(staging: Path, out_dir: Path) -> None:
         shutil.rmtree(old)
 
 
+def relocate(findings: list[Finding], staging: Path, out_dir: Path) -> list[Finding]:
+    """Name files as they will be after promotion: relative to the package root, not the staging folder."""
+    from dataclasses import replace
+
+    prefix = str(staging.resolve()) + "/"
+    return [replace(f, file=f.file[len(prefix):]) if f.file.startswith(prefix) else f for f in findings]
+
+
 def error_findings(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity is Severity.ERROR]
 
@@ -114,6 +122,7 @@ def build(opts: BuildOptions, stages: Stages, console: Console | None = None) ->
     from studyforge.fileio import confined
     from studyforge.manifest import write_manifest
     from studyforge.report import BuildSummary, summarize_dataset, write_build_report
+    from studyforge.spec.loader import load_spec
 
     console = console or Console(stderr=True)
     timer = _Timer(console)
@@ -132,7 +141,8 @@ def build(opts: BuildOptions, stages: Stages, console: Console | None = None) ->
                 raise RuntimeError(f"simulation failed with exit code {code}")
 
         with timer.stage("raw -> SDTM"):
-            sdtm, sdtm_findings, recon, spec = stages.run_sdtm(raw_dir, opts.study_dir)
+            sdtm, sdtm_findings, recon, _ = stages.run_sdtm(raw_dir, opts.study_dir)
+        spec = load_spec(opts.study_dir)
         findings += sdtm_findings
         paths = package_paths(staging, spec.study.id)
         if opts.strict and error_findings(findings):
@@ -171,6 +181,7 @@ def build(opts: BuildOptions, stages: Stages, console: Console | None = None) ->
                 write_reports(checked, all_rules(), paths["report"], ["html", "csv", "json"], spec.study.id)
             findings += list(checked)
 
+        findings = relocate(findings, staging, opts.out_dir)
         summary = BuildSummary(study=spec.study.id, findings=findings, timings=timer.timings,
                                reconciliation=_recon_frame(recon))
         for name, (df, purpose) in sorted(written.items(), key=lambda kv: (kv[1][1] != "Tabulation", kv[0])):

@@ -98,8 +98,8 @@ def parse_iso8601(values: pd.Series) -> pd.DataFrame:
     txt = _as_text(values)
     codes, uniques = pd.factorize(txt)
     if len(uniques) < len(txt):  # dates repeat a lot: parse each distinct text once
-        parsed = _parse_distinct(pd.Series(np.asarray(uniques, dtype=object), dtype="string"))
-        out = parsed.take(np.where(codes < 0, 0, codes)) if len(parsed) else _parse_distinct(txt)
+        # txt has no missing values (filled with ""), so every code is >= 0
+        out = _parse_distinct(pd.Series(np.asarray(uniques, dtype=object), dtype="string")).take(codes)
         out.index = txt.index
         return out
     return _parse_distinct(txt)

@@ -163,6 +163,12 @@ def ieee_to_ibm(values: Iterable[float] | np.ndarray, length: int = 8,
     if not 2 <= length <= 8:
         raise XptError(f"IBM length {length} outside 2..8")
     x = np.ascontiguousarray(np.asarray(values, dtype=np.float64).ravel())
+    out = _ibm_word(x, length, codes).astype(">u8").view(np.uint8).reshape(-1, 8)
+    return out[:, :length] if length < 8 else out
+
+
+def _ibm_word(x: np.ndarray, length: int, codes: np.ndarray | None, offset: int = 0) -> np.ndarray:
+    """The IBM numbers of float64 `x` as native uint64 words (top `length` bytes significant)."""
     bits = x.view(np.uint64)
     u = np.uint64
     e2 = (bits >> u(52)) & u(0x7FF)          # biased binary exponent; 2047 = NaN/inf
@@ -175,7 +181,7 @@ def ieee_to_ibm(values: Iterable[float] | np.ndarray, length: int = 8,
         bad = big & ~nan & ~top
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise XptError(f"value {float(x[i])!r} at row {i + 1} is outside the IBM float range "
+            raise XptError(f"value {float(x[i])!r} at row {offset + i + 1} is outside the IBM float range "
                            f"(|x| <= 16**63)")
     zero = e2 < u(763)                       # |x| < 16**-65 (also 0, -0, subnormals) -> 0
     expo = (e2 - u(763)) >> u(2)             # biased IBM exponent (garbage where zero: masked)
@@ -195,7 +201,7 @@ def ieee_to_ibm(values: Iterable[float] | np.ndarray, length: int = 8,
             over &= ~nan & ~top
         if over.any():
             i = int(np.flatnonzero(over)[0])
-            raise XptError(f"value {float(x[i])!r} at row {i + 1} rounds outside the IBM float range")
+            raise XptError(f"value {float(x[i])!r} at row {offset + i + 1} rounds outside the IBM float range")
     word = bits & u(1 << 63)
     word |= expo << u(56)
     word |= frac
@@ -207,8 +213,8 @@ def ieee_to_ibm(values: Iterable[float] | np.ndarray, length: int = 8,
         if codes is not None:
             special = nan & (np.asarray(codes) != 0)
             word[special] = np.asarray(codes)[special].astype(np.uint64) << u(56)
-    out = word.astype(">u8").view(np.uint8).reshape(-1, 8)
-    return out[:, :length] if length < 8 else out
+    return word
+
 
 
 def _ibm_words(data: np.ndarray | bytes, length: int) -> np.ndarray:
@@ -339,8 +345,25 @@ class _Column:
     is_char: bool
     length: int
     fmt: ParsedFormat | None
-    data: np.ndarray          # numeric: (n, length) uint8; character: (k+1, length) distinct values
-    codes: np.ndarray | None = None   # character: row -> index into data (-1 = missing = last)
+    data: np.ndarray          # numeric: float64 values; character: (k+1, length) distinct values
+    codes: np.ndarray | None = None   # character: row -> index into data (-1 = missing = last);
+                                      # numeric: special missing byte per row (0 = none), or None
+
+    def fill(self, dest: np.ndarray, a: int, b: int) -> None:
+        """Write rows a..b of this column into `dest`, the (b-a, length) slice of the records."""
+        if self.is_char:
+            # one fancy-index gather of fixed-width values; code -1 picks the blank last row
+            dest.view(f"V{self.length}")[:, 0] = self.data.view(f"V{self.length}").ravel()[self.codes[a:b]]
+            return
+        codes = None if self.codes is None else self.codes[a:b]
+        try:
+            word = _ibm_word(self.data[a:b], self.length, codes, offset=a)
+        except XptError as exc:
+            raise XptError(f"{self.name}: {exc}") from None
+        if self.length == 8:
+            dest.view(">u8")[:, 0] = word            # byte swap on assignment, no temporary
+        else:
+            dest[...] = word.astype(">u8").view(np.uint8).reshape(-1, 8)[:, :self.length]
 
 
 def _row_ref(df: pd.DataFrame, i: int) -> str:
@@ -488,11 +511,13 @@ def _build_columns(df: pd.DataFrame, name: str, labels: Mapping[str, str], lengt
                 raise XptError(f"{name}.{c}: numeric length {length} outside 3..8")
             values = _numeric_values(df, name, c, fmt)
             codes = _special_codes(name, c, special_missing[c], values, df) if c in special_missing else None
-            try:
-                data = ieee_to_ibm(values, length, codes)
-            except XptError as exc:
-                raise XptError(f"{name}.{c}: {exc}") from None
-            out.append(_Column(c, label, False, length, fmt, data))
+            values = np.ascontiguousarray(values, dtype=np.float64)
+            bad = ~(np.abs(values) <= IBM_MAX) & ~np.isnan(values)     # checked before any write
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise XptError(f"{name}.{c}: value {float(values[i])!r} at {_row_ref(df, i)} is outside the "
+                               f"IBM float range (|x| <= 16**63)")
+            out.append(_Column(c, label, False, length, fmt, values, codes))
     return out
 
 
@@ -555,10 +580,27 @@ def _record_count(block: np.ndarray, reclen: int) -> int:
     return n
 
 
-def _build(df: pd.DataFrame, name: str, label: str | None, labels: Mapping[str, str] | None,
-           lengths: Mapping[str, int] | None, formats: Mapping[str, str] | None,
-           created: dt.datetime | None, special_missing: Mapping[str, Any] | None
-           ) -> tuple[bytes, np.ndarray, XptMetadata]:
+_CHUNK_BYTES = 1 << 21   # records are assembled and written ~2 MiB at a time (cache and page friendly)
+
+
+@dataclass
+class _Plan:
+    header: bytes
+    columns: list[_Column]
+    positions: list[int]
+    records: int
+    reclen: int
+    meta: XptMetadata
+
+    def fill(self, rows: np.ndarray, a: int, b: int) -> None:
+        for c, pos in zip(self.columns, self.positions):
+            c.fill(rows[:, pos:pos + c.length], a, b)
+
+
+def _plan(df: pd.DataFrame, name: str, label: str | None, labels: Mapping[str, str] | None,
+          lengths: Mapping[str, int] | None, formats: Mapping[str, str] | None,
+          created: dt.datetime | None, special_missing: Mapping[str, Any] | None) -> _Plan:
+    """Validate everything that can be refused before a byte is written; return what to write."""
     _check_name(name if isinstance(name, str) else "?", name, "dataset")
     ds_label = _ascii(label or "", f"{name} dataset label")
     if len(ds_label) > 40:
@@ -571,37 +613,34 @@ def _build(df: pd.DataFrame, name: str, label: str | None, labels: Mapping[str, 
         created = created.astimezone(dt.timezone.utc).replace(tzinfo=None)
     columns = _build_columns(df, name, labels or {}, lengths or {}, formats or {}, special_missing or {})
     header = _header(name, ds_label, created, columns)
+    positions = list(np.cumsum([0] + [c.length for c in columns[:-1]]).tolist())
+    variables = [XptVariable(c.name, c.label, "Char" if c.is_char else "Num", c.length,
+                             str(c.fmt) if c.fmt else "", pos, i)
+                 for i, (c, pos) in enumerate(zip(columns, positions), start=1)]
     n = len(df)
     reclen = sum(c.length for c in columns)
-    size = n * reclen
-    block = np.empty(size + (-size) % RECORD, dtype=np.uint8)
-    block[size:] = 0x20                      # columns cover every byte of every record
-    rows = block[:size].reshape(n, reclen)
-    pos = 0
-    variables = []
-    for i, c in enumerate(columns, start=1):
-        dest = rows[:, pos:pos + c.length]
-        if c.codes is None:
-            dest[...] = c.data
-        elif n:
-            # one fancy-index gather of whole records' slices; code -1 picks the blank last row
-            dest.view(f"V{c.length}")[:, 0] = c.data.view(f"V{c.length}").ravel()[c.codes]
-        variables.append(XptVariable(c.name, c.label, "Char" if c.is_char else "Num", c.length,
-                                     str(c.fmt) if c.fmt else "", pos, i))
-        pos += c.length
-    if n and bool((rows[-1] == 0x20).all()):
-        raise XptError(f"{name}: the last observation (row {n}) is all blank; SAS and other readers take "
-                       f"it for the blank padding of the last record and drop it (give it a non-blank value)")
     meta = XptMetadata(name, ds_label, created, created, variables, n,
                        special_missing={k: pd.Series(v, dtype=object) for k, v in (special_missing or {}).items()})
-    return header, block, meta
+    plan = _Plan(header, columns, positions, n, reclen, meta)
+    if n:
+        last = np.empty((1, reclen), dtype=np.uint8)
+        plan.fill(last, n - 1, n)
+        if bool((last == 0x20).all()):
+            raise XptError(f"{name}: the last observation (row {n}) is all blank; SAS and other readers take "
+                           f"it for the blank padding of the last record and drop it (give it a non-blank value)")
+    return plan
 
 
 def write_xpt(df: pd.DataFrame, path: Path | str, *, name: str, label: str | None = None,
               labels: Mapping[str, str] | None = None, lengths: Mapping[str, int] | None = None,
               formats: Mapping[str, str] | None = None, created: dt.datetime | None = None,
               special_missing: Mapping[str, Any] | None = None) -> None:
-    """Write `df` as a one-member XPORT v5 file, atomically; refuse (XptError) anything v5 cannot hold."""
+    """Write `df` as a one-member XPORT v5 file, atomically; refuse (XptError) anything v5 cannot hold.
+
+    labels/lengths/formats: {column: value}; character lengths default to the longest value (min 1),
+    numeric lengths to 8 (3..8 allowed).  created: header datetime (tz-aware -> UTC); None ->
+    SOURCE_DATE_EPOCH, else 1960-01-01T00:00:00, never the clock.  special_missing: see module doc.
+    """
     write_xpt_info(df, path, name=name, label=label, labels=labels, lengths=lengths, formats=formats,
                    created=created, special_missing=special_missing)
 
@@ -611,11 +650,19 @@ def write_xpt_info(df: pd.DataFrame, path: Path | str, *, name: str, label: str 
                    formats: Mapping[str, str] | None = None, created: dt.datetime | None = None,
                    special_missing: Mapping[str, Any] | None = None) -> XptMetadata:
     """As write_xpt, returning the metadata written (for define.xml and build reports)."""
-    header, block, meta = _build(df, name, label, labels, lengths, formats, created, special_missing)
+    plan = _plan(df, name, label, labels, lengths, formats, created, special_missing)
+    n, reclen = plan.records, plan.reclen
+    step = max(1, _CHUNK_BYTES // reclen)
+    buf = np.empty(min(n, step) * reclen, dtype=np.uint8)
     with atomic_open(path, "wb") as fh:
-        fh.write(header)
-        fh.write(memoryview(block))
-    return meta
+        fh.write(plan.header)
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            rows = buf[:(b - a) * reclen].reshape(b - a, reclen)
+            plan.fill(rows, a, b)            # every byte of every record is covered by a column
+            fh.write(memoryview(buf[:(b - a) * reclen]))
+        fh.write(b" " * ((-n * reclen) % RECORD))
+    return plan.meta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -643,10 +690,17 @@ def read_xpt(path: Path | str, *, encoding: str = "ascii") -> tuple[pd.DataFrame
         head = raw[:48]
         why = "a V8/V9 transport (LIBV8)" if b"LIBV8" in head else "not a SAS XPORT v5 file"
         raise XptError(f"{where}: {why}")
-    created = _parse_sas_datetime(rec(1)[64:80])
+    try:
+        created = _parse_sas_datetime(rec(1)[64:80])
+        modified = _parse_sas_datetime(rec(6)[:16])
+    except XptError as exc:
+        raise XptError(f"{where}: {exc}") from None
     if rec(3)[:48] != _MEMBER_PREFIX:
         raise XptError(f"{where}: record 4 is not a MEMBER header")
-    desc_len = int(rec(3)[75:78] or b"140")
+    try:
+        desc_len = int(rec(3)[75:78])
+    except ValueError:
+        raise XptError(f"{where}: MEMBER header has no NAMESTR length: {rec(3)[48:80]!r}") from None
     if desc_len not in (136, 140):
         raise XptError(f"{where}: NAMESTR length {desc_len} unsupported")
     if rec(4)[:48] != _DSCRPTR_HEADER[:48]:
@@ -655,7 +709,6 @@ def read_xpt(path: Path | str, *, encoding: str = "ascii") -> tuple[pd.DataFrame
     name = m1[8:16].decode("ascii", "replace").rstrip()
     sas_version = m1[24:32].decode("ascii", "replace").rstrip()
     os_name = m1[32:40].decode("ascii", "replace").rstrip()
-    modified = _parse_sas_datetime(m2[:16])
     ds_label = m2[32:72].decode(encoding, "replace").rstrip()
     ds_type = m2[72:80].decode("ascii", "replace").rstrip()
     nh = rec(7)
@@ -685,6 +738,8 @@ def read_xpt(path: Path | str, *, encoding: str = "ascii") -> tuple[pd.DataFrame
         infmt = f"{iname}{nifl or ''}.{nifd or ''}" if (iname or nifl) else ""
         if ntype not in (1, 2):
             raise XptError(f"{where}: variable {vname!r} has NAMESTR type {ntype} (1 or 2 expected)")
+        if nlng < 1 or npos < 0:
+            raise XptError(f"{where}: variable {vname!r} has length {nlng} at position {npos}")
         variables.append(XptVariable(vname, vlabel, "Num" if ntype == 1 else "Char", int(nlng), fmt,
                                      npos, int(nvar0), infmt))
     data_start = obs_hdr + RECORD
@@ -716,21 +771,46 @@ def read_xpt(path: Path | str, *, encoding: str = "ascii") -> tuple[pd.DataFrame
     return df, meta
 
 
+def _factorize_rows(cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of equal byte rows and the first row of each code, by hashing 8-byte words.
+
+    Rows of up to 8 bytes are their own key; wider rows are hashed and the result verified
+    byte for byte (a hash collision falls back to an exact sort-based np.unique)."""
+    n, width = cell.shape
+    words = np.zeros((n, -(-width // 8) * 8), dtype=np.uint8)
+    words[:, :width] = cell
+    w = words.view("<u8")
+    key = w[:, 0].copy()
+    for j in range(1, w.shape[1]):
+        key *= np.uint64(0x9E3779B97F4A7C15)
+        key ^= key >> np.uint64(29)
+        key += w[:, j]
+    codes, uniq = pd.factorize(key)
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)
+    if w.shape[1] > 1 and not bool((cell == cell[first][codes]).all()):
+        _, first, codes = np.unique(np.ascontiguousarray(cell).view(f"V{width}").ravel(),
+                                    return_index=True, return_inverse=True)
+    return codes.ravel(), first
+
+
 def _decode_chars(cell: np.ndarray, encoding: str, where: str, col: str) -> pd.Series:
-    b = np.array(cell, dtype=np.uint8, copy=True)
-    n, width = b.shape
+    """Fixed-width bytes -> str, trailing blanks stripped; decoded once per distinct value."""
+    n, width = cell.shape
     if n == 0:
         return pd.Series([], dtype="str")
-    trailing = np.logical_and.accumulate((b == 0x20)[:, ::-1], axis=1)[:, ::-1]
-    b[trailing] = 0
-    arr = b.view(f"S{width}").ravel()
+    inverse, first = _factorize_rows(cell)
+    ub = np.ascontiguousarray(cell[first])
+    trailing = np.logical_and.accumulate((ub == 0x20)[:, ::-1], axis=1)[:, ::-1]
+    ub[trailing] = 0                         # numpy's S dtype drops trailing NULs
     if encoding == "ascii":
-        high = (b >= 0x80).any(axis=1)
+        high = (ub >= 0x80).any(axis=1)
         if high.any():
-            i = int(np.flatnonzero(high)[0])
+            i = int(np.flatnonzero(np.isin(inverse.ravel(), np.flatnonzero(high)))[0])
             raise XptError(f"{where}: {col} row {i + 1} has non-ASCII bytes {bytes(cell[i])!r}; "
                            f"pass encoding= to read it")
-        text = arr.astype(f"U{width}").astype(object)
-    else:
-        text = np.char.decode(arr, encoding).astype(object)
-    return pd.Series(text, dtype="str")
+    try:
+        text = np.array([b.decode(encoding) for b in ub.view(f"S{width}").ravel()] + [""], dtype=object)[:-1]
+    except UnicodeDecodeError as exc:
+        raise XptError(f"{where}: {col} cannot be decoded as {encoding}: {exc}") from None
+    return pd.Series(text[inverse.ravel()], dtype="str")

@@ -158,3 +158,60 @@ def test_cli_exit_codes(tmp_path):
     assert csv.exit_code == 0, csv.output
     err = runner.invoke(main, ["compare", str(tmp_path / "b.xpt"), str(tmp_path / "c.xpt"), "--by", "NOKEY"])
     assert err.exit_code == 2 and "NOKEY" in err.output
+
+
+def test_xpt_metadata_differences_via_cli(tmp_path):
+    from studyforge.xpt import write_xpt
+
+    b = base_frame()
+    write_xpt(b, tmp_path / "b.xpt", name="AE", label="Adverse Events", labels={"AETERM": "Reported Term"})
+    write_xpt(b, tmp_path / "c.xpt", name="AE", label="Adverse Events", labels={"AETERM": "Verbatim Term"},
+              lengths={"AETERM": 20})
+    res = CliRunner().invoke(main, ["compare", str(tmp_path / "b.xpt"), str(tmp_path / "c.xpt"), "--by", "USUBJID,AESEQ"])
+    assert res.exit_code == 1
+    # values equal; AETERM label and length (8 = longest value 'HEADACHE' vs declared 20) differ
+    assert "Number of Variables with Differing Attributes: 1." in res.output
+    assert "Total Number of Values which Compare Unequal: 0." in res.output
+
+
+def test_spec_dataset_metadata_and_dataset_json(tmp_path):
+    from studyforge.compare import read_dataset
+    from studyforge.datasetjson import write_dataset_json
+    from studyforge.spec.models import Dataset, Origin, Variable
+
+    b = base_frame()
+    cols = [{"name": "USUBJID", "label": "Unique Subject Identifier", "data_type": "string", "length": 3},
+            {"name": "AESEQ", "label": "Sequence Number", "data_type": "integer"},
+            {"name": "AETERM", "label": "Reported Term", "data_type": "string", "length": 8},
+            {"name": "AVAL", "label": "Analysis Value", "data_type": "float"}]
+    write_dataset_json(b, tmp_path / "ae.json", name="AE", label="Adverse Events", columns_meta=cols,
+                       study_oid="ST.PALACE", metadata_version_oid="MDV.1", created="2024-01-15T00:00:00")
+    df, meta = read_dataset(tmp_path / "ae.json")
+    spec_ds = Dataset(name="AE", label="Adverse Events", **{"class": "EVENTS"}, structure="x", purpose="Tabulation",
+                      standard="SDTMIG 3.4", keys=["USUBJID"], variables=[
+                          Variable(name=c["name"], label=c["label"], type="Char" if c["data_type"] == "string" else "Num",
+                                   length=12 if c["name"] == "AETERM" else c.get("length"), origin=Origin(type="Derived"))
+                          for c in cols])
+    r = compare_datasets(b, df, keys=["USUBJID", "AESEQ"], base_meta=spec_ds, compare_meta=meta)
+    assert not r.diff_counts and not r.base_only_obs.shape[0]
+    assert r.attr_diffs[["variable", "attribute", "base", "compare"]].values.tolist() == [["AETERM", "length", 12, 8]]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.one_of(st.floats(-1e6, 1e6), st.just(float("nan"))), st.text("AB ", max_size=4)), min_size=1, max_size=30),
+       st.randoms(use_true_random=False))
+def test_property_shuffle_equal_and_one_change_found(rows, rnd):
+    b = pd.DataFrame({"K": np.arange(len(rows)), "X": [r[0] for r in rows], "C": [r[1].rstrip() for r in rows]})
+    order = list(range(len(rows)))
+    rnd.shuffle(order)
+    c = b.iloc[order].reset_index(drop=True)
+    c["C"] = c["C"] + " "                       # trailing blanks never matter
+    assert compare_datasets(b, c, keys=["K"]).equal
+    i = rnd.randrange(len(rows))
+    c.loc[c["K"] == i, "X"] = (0.0 if np.isnan(b.loc[i, "X"]) else b.loc[i, "X"] + 1.0)
+    r = compare_datasets(b, c, keys=["K"], tolerance=0.5)
+    assert r.diff_counts == {"X": 1} and r.value_diffs["X"]["K"].tolist() == [i]

@@ -176,3 +176,11 @@ def test_validity_matches_python_calendar(y, m, d):
     except ValueError:
         expected = False
     assert bool(is_valid_iso8601(pd.Series([f"{y:04d}-{m:02d}-{d:02d}"])).iloc[0]) is expected
+
+
+def test_index_is_kept_and_bounds_are_positional():
+    s = pd.Series(["2021-05", "2021-05-24"], index=[10, 20])
+    assert parse_iso8601(s).index.tolist() == [10, 20]
+    v, f = impute_date(s, fill="first", min_dates=pd.Series(["2021-05-10", ""], index=[0, 1]))
+    assert v.index.tolist() == [10, 20] and v.tolist() == [sasd(2021, 5, 10), sasd(2021, 5, 24)]
+    assert study_day(s, pd.Series(["2021-05-24", "2021-05-24"])).index.tolist() == [10, 20]

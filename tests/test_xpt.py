@@ -387,3 +387,16 @@ def test_reader_reads_pyreadstat_output(tmp_path: Path) -> None:
     assert list(d["C"]) == ["a", "bb", ""]
     assert (m.name, m.label) == ("P", "From readstat")
     assert [v.label for v in m.variables] == ["Ex", "Cee"]
+
+
+def test_reader_non_ascii_names_row(tmp_path: Path) -> None:
+    p = tmp_path / "n.xpt"
+    write_xpt(pd.DataFrame({"USUBJID": ["S1", "S2"], "C": ["ab", "cd"]}), p, name="N")
+    raw = bytearray(p.read_bytes())
+    obs = raw.index(b"HEADER RECORD*******OBS") + 80
+    raw[obs + 4 + 2 + 1] = 0xE9                 # row 2 (4-byte records), column C, 2nd byte
+    p.write_bytes(bytes(raw))
+    with pytest.raises(XptError, match="C row 2 has non-ASCII bytes"):
+        read_xpt(p)
+    d, _ = read_xpt(p, encoding="latin-1")
+    assert list(d["C"]) == ["ab", "cé"]

@@ -9,7 +9,6 @@ Magnitudes below 16**-65 are written as 0 (documented), so they are expected bac
 
 from __future__ import annotations
 
-import string
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -123,3 +122,17 @@ def test_ieee_to_ibm_is_nearest(values: list[float], length: int) -> None:
         q = int(np.floor(np.log2(abs(v)))) // 4 + 1      # 16**(q-1) <= |v| < 16**q (up to rounding of log2)
         ulp = 2.0 ** (4 * q - (8 * length - 8))
         assert abs(b - v) <= ulp / 2 + ulp * 1e-9 or abs(b - v) <= abs(v) * 2.0 ** -(8 * length - 11)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.lists(st.binary(min_size=0, max_size=30), min_size=1, max_size=40), st.data())
+def test_factorize_rows_groups_equal_rows(width: int, pool: list[bytes], data) -> None:
+    """The reader's row hashing: equal codes exactly when the byte rows are equal."""
+    from studyforge.xpt import _factorize_rows
+    picks = data.draw(st.lists(st.integers(0, len(pool) - 1), min_size=1, max_size=60))
+    cell = np.array([np.frombuffer(pool[i][:width].ljust(width, b" "), dtype=np.uint8) for i in picks])
+    codes, first = _factorize_rows(cell)
+    rows = [bytes(r) for r in cell]
+    for i, r in enumerate(rows):
+        assert rows[first[codes[i]]] == r
+    assert len(set(codes.tolist())) == len(set(rows))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from studyforge.findings import Severity
 
+from .._fast import umap
 from ..context import FILE, FORM, LINE, Context
 from ..engine import dedupe_form, tagged
 from ..registry import RecistParams
@@ -123,18 +124,19 @@ def build_tr(ctx: Context, p: RecistParams) -> pd.DataFrame:
     # SUMDIAM: sum of the visit's target diameters per assessor (derived, only when all are measured)
     t = les[tgt].copy()
     t["__m"] = meas[tgt]
+    t["__miss"] = t["__m"].isna().astype(int)
     g = t.groupby(["SUBJID", "FOLDER", "EVAL", "EVALID"], sort=True)
-    sums = g.agg(__sum=("__m", "sum"), __n=("__m", "size"), __ok=("__m", lambda s: s.notna().all()),
+    sums = g.agg(__sum=("__m", "sum"), __n=("__m", "size"), __nmiss=("__miss", "sum"),
                  DATE=("DATE", "first"), METHOD=("METHOD", "first"), **{FORM: (FORM, "first"), FILE: (FILE, "first"),
                                                                        LINE: (LINE, "min")}).reset_index()
-    sums = sums[sums["__ok"]]
+    sums = sums[sums["__nmiss"] == 0]
     sums["TESTCD"] = "SUMDIAM"
-    sums["ORRES"] = sums["__sum"].map(lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v:g}")
+    sums["ORRES"] = umap(sums["__sum"], lambda u: u.map(lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v:g}"))
     sums["ORRESU"] = "mm"
     sums["LNKID"] = ""
     for c in ("STAT", "REASND", "AXIS", "TMTSTAT", "LOC", "KIND"):
         sums[c] = ""
-    out = pd.concat([les, sums.drop(columns=["__sum", "__n", "__ok"])], ignore_index=True).fillna("")
+    out = pd.concat([les, sums.drop(columns=["__sum", "__n", "__nmiss"])], ignore_index=True).fillna("")
     out["__iso"] = _iso_sortable(out["DATE"])
     return out.reset_index(drop=True)
 

@@ -56,13 +56,13 @@ def build_se(ctx: Context, p: SeParams) -> pd.DataFrame:
         return subj.map(t.groupby("SUBJID")["d"].agg(agg)).fillna("")
 
     consent = dm["RFICDTC"].str.slice(0, 10)
-    first = dm["RFXSTDTC"].str.slice(0, 10)
+    first = dm["RFXSTDTC"]  # with the dose time when collected: pre-dose Day 1 data stay in SCREENING
     cohort = per_subject(p.switch_form, p.switch_date, "min")
     eot = per_subject(p.end_form, p.end_date, "max", p.end_where_field, p.end_where_in)
     pend = dm["RFPENDTC"].str.slice(0, 10)
     # no end-of-treatment record: the treatment element is open (ends at end of participation, if any)
     starts = pd.DataFrame({"SCRN": consent, "HCPINJ": first, "SELFINJ": cohort.where(first != "", ""),
-                           "FU": eot.where((first != "") & (eot != pend) & (eot > first), "")}, index=dm.index)
+                           "FU": eot.where((first != "") & (eot != pend) & (eot > first.str.slice(0, 10)), "")}, index=dm.index)
     long = starts.assign(USUBJID=dm["USUBJID"], SUBJID=subj).melt(
         id_vars=["USUBJID", "SUBJID"], var_name="ETCD", value_name="SESTDTC")
     long = long[long["SESTDTC"] != ""].copy()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -284,6 +284,74 @@ class SimConfig(_Strict):
         return self
 
 
+FieldType = Literal["text", "integer", "float", "date", "time", "code"]
+
+
+class FormField(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]
+    label: str
+    type: FieldType
+    codelist: str | None = None
+    required: Literal["Y", "N"] = "N"
+
+
+class RepeatSpec(_Strict):
+    prefix: Annotated[str, Field(pattern=r"^[A-Z]+$")]
+    count: Annotated[int, Field(ge=1, le=99)]
+    width: Annotated[int, Field(ge=1, le=3)] = 2
+    label: str
+    type: FieldType
+    codelist: str | None = None
+    codelist_last2: str | None = None
+    required: Literal["Y", "N"] = "N"
+
+
+class RepeatField(_Strict):
+    repeat: RepeatSpec
+
+
+def _field_kind(v: Any) -> str:
+    return "REPEAT" if isinstance(v, dict) and "repeat" in v else "FIELD"
+
+
+class FormSpec(_Strict):
+    label: str
+    one_row_per: str
+    edc: bool = True
+    fields: list[Annotated[Union[Annotated[FormField, Tag("FIELD")], Annotated[RepeatField, Tag("REPEAT")]],
+                           Discriminator(_field_kind)]] = Field(min_length=1)
+
+
+class FormsCfg(_Strict):
+    """forms.yaml: the raw-export contract (form -> fields), its codelists and spelling variants."""
+
+    common_fields: list[FormField]
+    codelists: dict[str, list[str]]
+    forms: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], FormSpec]
+    spelling_variants: dict[str, dict[str, list[str]]] = {}
+
+    @model_validator(mode="after")
+    def _check(self) -> "FormsCfg":
+        for form, spec in self.forms.items():
+            names = []
+            for f in spec.fields:
+                cls = [f.codelist] if isinstance(f, FormField) else [f.repeat.codelist, f.repeat.codelist_last2]
+                for cl in cls:
+                    if cl and cl not in self.codelists:
+                        raise ValueError(f"form {form}: unknown codelist {cl!r}")
+                if isinstance(f, FormField):
+                    names.append(f.name)
+            if len(set(names)) != len(names):
+                raise ValueError(f"form {form}: duplicate field names")
+        for cl, table in self.spelling_variants.items():
+            if cl not in self.codelists:
+                raise ValueError(f"spelling_variants: unknown codelist {cl!r}")
+            extra = set(table) - set(self.codelists[cl])
+            if extra:
+                raise ValueError(f"spelling_variants.{cl}: {sorted(extra)} are not display texts of the codelist")
+        return self
+
+
 # file that holds each top-level section (others come from simulation.yaml)
 SECTION_FILES = {"sites": "sites.yaml", "schedule": "schedule.yaml", "labs": "labs.yaml", "meddra": "meddra.yaml"}
 MAIN_FILE = "simulation.yaml"
@@ -378,16 +446,29 @@ def load_config(study_dir: Path, overrides: tuple[str, ...] = ()) -> tuple[SimCo
     try:
         cfg = SimConfig.model_validate(merged)
     except ValidationError as exc:
-        msgs = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
+        raise ConfigError("invalid simulation settings:\n" + _messages(exc, sim_dir, docs, None)) from None
+    forms_doc = load_yaml(sim_dir / "forms.yaml")
+    forms = _to_plain(forms_doc)
+    try:
+        FormsCfg.model_validate(forms)
+    except ValidationError as exc:
+        raise ConfigError("invalid forms dictionary:\n" + _messages(exc, sim_dir, {"forms.yaml": forms_doc}, "forms.yaml")) from None
+    return cfg, forms
+
+
+def _messages(exc: ValidationError, sim_dir: Path, docs: dict[str, Any], only: str | None) -> str:
+    """One line per pydantic error: file:line: dotted.location: message (value ...)."""
+    msgs = []
+    for err in exc.errors():
+        loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x in ("FIELD", "REPEAT")))
+        if only:
+            fname, inner = only, loc
+        else:
             fname = SECTION_FILES.get(str(loc[0]), MAIN_FILE) if loc else MAIN_FILE
             inner = loc[1:] if fname != MAIN_FILE else loc
-            line = _line_of(docs[fname], inner)
-            where = f"{sim_dir / fname}" + (f":{line}" if line else "")
-            value = err.get("input")
-            shown = "" if isinstance(value, (dict, list)) else f" (value {value!r})"
-            msgs.append(f"{where}: {'.'.join(map(str, loc))}: {err['msg']}{shown}")
-        raise ConfigError("invalid simulation settings:\n" + "\n".join(msgs)) from None
-    forms = _to_plain(load_yaml(sim_dir / "forms.yaml"))
-    return cfg, forms
+        line = _line_of(docs[fname], inner)
+        where = f"{sim_dir / fname}" + (f":{line}" if line else "")
+        value = err.get("input")
+        shown = "" if isinstance(value, (dict, list)) else f" (value {value!r})"
+        msgs.append(f"{where}: {'.'.join(map(str, loc))}: {err['msg']}{shown}")
+    return "\n".join(msgs)

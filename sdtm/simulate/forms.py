@@ -66,9 +66,10 @@ def finish(df: pd.DataFrame, subj: pd.DataFrame, studyid: str, columns: list[str
 
     df carries sidx, FOLDER (EDC forms), optional sort keys `order`, and the form's fields.
     """
-    keys = ["sidx"] + (order or [])
-    df = df.sort_values(keys, kind="stable").reset_index(drop=True)
     s = subj.set_index("sidx")
+    rank = s["SUBJID"].rank(method="first")  # rows come in SUBJID order (site, then subject number)
+    df = df.assign(_srank=rank.reindex(df["sidx"]).to_numpy())
+    df = df.sort_values(["_srank"] + (order or []), kind="stable").reset_index(drop=True)
     out = pd.DataFrame(index=df.index)
     if "STUDYID" in columns:
         out["STUDYID"] = studyid

@@ -17,7 +17,7 @@ PARTIAL_DATE_FIELDS = {"ae": ["AESTDAT", "AEENDAT"], "cmprior": ["CMSTDAT", "CME
 IMPOSSIBLE_DATE_FIELDS = {"ae": ["AESTDAT"], "cmprior": ["CMSTDAT"], "lb": ["LBDAT"]}
 DUPLICATE_FORMS = ("lb", "ae", "cmprior")
 NON_ASCII_FIELDS = {"ae": "AETERM", "cmprior": "CMTRT"}
-_BAD_DAYS = np.array(["30 FEB", "31 APR", "31 JUN", "31 SEP", "29 FEB"], dtype=object)
+_BAD_DAYS = np.array(["30 FEB", "31 APR", "31 JUN", "31 SEP"], dtype=object)  # never valid in any year
 
 
 def _partial(col: pd.Series, rate: float, rng: np.random.Generator) -> pd.Series:
@@ -41,7 +41,6 @@ def _impossible(col: pd.Series, rate: float, rng: np.random.Generator) -> pd.Ser
     if hit.any():
         year = col[hit].str.slice(7).to_numpy(dtype=object)
         bad = _BAD_DAYS[rng.integers(0, 4, int(hit.sum()))]
-        # 29 FEB only in a non-leap year would be impossible; keep to the always-impossible four
         out[hit] = bad + " " + year
     return pd.Series(out, index=col.index, dtype=object)
 

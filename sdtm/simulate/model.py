@@ -108,8 +108,12 @@ def build_world(cfg: SimConfig, n_enrolled: int, seed: int) -> World:
     drop_date = d1 + np.floor(np.minimum(subj["dropout_week"].to_numpy(), 10_000) * 7).astype("int64")
     death0_date = d1 + np.floor(np.minimum(subj["death_nopd_week"].to_numpy(), 10_000) * 7).astype("int64")
     main_eot = dates[:, k_main]
-    cohort = ((subj["u_cohort"].to_numpy() < cfg.design.cohort_fraction) & (pd_date > main_eot)
-              & (drop_date > main_eot) & (death0_date > main_eot))
+    # the cohort: a fixed share of the subjects still on treatment at the main end-of-treatment visit
+    eligible = (pd_date > main_eot) & (drop_date > main_eot) & (death0_date > main_eot)
+    n_coh = int(round(cfg.design.cohort_fraction * eligible.sum()))
+    u = np.where(eligible, subj["u_cohort"].to_numpy(), np.inf)
+    cohort = np.zeros(n, dtype=bool)
+    cohort[np.argsort(u, kind="stable")[:n_coh]] = True
     attended = ~missed & (~cohort_visit[None, :] | cohort[:, None])
     cap = np.where(cohort, dates[:, k_coh], main_eot)
     cands = np.stack([

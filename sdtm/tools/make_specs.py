@@ -54,9 +54,9 @@ def unit_table():
     def add(t, frm, to, f=1.0, off=0.0):
         rows.append({"testcd": t, "from_unit": frm, "to_unit": to, "factor": f, **({"offset": off} if off else {})})
     add("CGA", "ug/L", "ug/L"); add("CGA", "ng/mL", "ug/L")
-    add("IA5OHEXR", "mg/day", "mg/day"); add("IA5OHEXR", "umol/day", "mg/day", round(1 / 5.23, 8))
-    add("GLUC", "mmol/L", "mmol/L"); add("GLUC", "mg/dL", "mmol/L", round(1 / 18.016, 8))
-    add("HBA1C", "%", "%"); add("HBA1C", "mmol/mol", "%", round(1 / 10.929, 8), 23.49735)
+    add("IA5OHEXR", "mg/day", "mg/day"); add("IA5OHEXR", "umol/day", "mg/day", 1 / 5.23)
+    add("GLUC", "mmol/L", "mmol/L"); add("GLUC", "mg/dL", "mmol/L", 1 / 18.016)
+    add("HBA1C", "%", "%"); add("HBA1C", "mmol/mol", "%", 1 / 10.929, 2.15 * 10.929)
     for t in ("ALT", "AST"):
         add(t, "U/L", "U/L")
     add("BILI", "umol/L", "umol/L"); add("BILI", "mg/dL", "umol/L", 17.104)
@@ -404,6 +404,7 @@ TERMS: dict[str, list] = {
     "TRTESTCD": [("LDIAM", []), ("SUMDIAM", []), ("TUMSTATE", [])],
     "ONCRTSCD": [("OVRLRESP", []), ("TRGRESP", []), ("NTRGRESP", []), ("NEWLPROG", [])],
     "ECOG1TC": [("ECOG101", [])],
+    "ONCRSR": [(t, []) for t in ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE")],
     "EVAL": [("INVESTIGATOR", []), ("INDEPENDENT ASSESSOR", [])],
     "MEDEVAL": [("RADIOLOGIST 1", []), ("RADIOLOGIST 2", [])],
     "METHOD": [("CT SCAN", ["CT"]), ("MRI", [])],
@@ -530,8 +531,10 @@ def method_text(ds: str, var: str, d: dict) -> str:
         return (f"{p['dtc']} minus DM.RFSTDTC, plus 1 when on or after RFSTDTC (no day 0); only when both dates "
                 f"are complete; {p['dtc']} itself is never imputed or altered.")
     if r == "epoch":
-        return (f"EPOCH of the subject's SE element whose SESTDTC <= date of {p['dtc']} < SEENDTC (last element: "
-                "end inclusive), compared on complete dates; empty when the date is partial.")
+        return (f"EPOCH of the subject's SE element with SESTDTC <= {p['dtc']} < SEENDTC (last element: end "
+                "inclusive); compared as datetimes when both have a time (pre-dose Day 1 data stay in SCREENING); on "
+                "a boundary day otherwise a timed boundary (first dose) gives the day to the element it starts and a "
+                "date-only boundary (end of treatment) to the element it ends. Empty when the date is partial.")
     if r == "visit":
         return ("From the EDC folder: scheduled folders map to VISITNUM/VISIT of TV; unscheduled folders get the "
                 "VISITNUM of the last scheduled visit before them (by SV visit date) + .01, .02 ... (SDTMIG 3.4 "
@@ -605,7 +608,7 @@ def build_dataset(dom: str, cfg: dict, methods: dict) -> dict:
                                         "codes": r["CDISC CT Codelist Code(s)"]} for _, r in dig.iterrows()}
         dd = sdtmig_datasets()
         row = dd[dd["Dataset Name"] == dom].iloc[0]
-        dsinfo = {"label": row["Dataset Label"], "class": row["Class"].upper(), "structure": row["Structure"]}
+        dsinfo = {"label": row["Dataset Label"], "class": row["Class"].upper().replace("-", " "), "structure": row["Structure"]}
     missing = [v for v in cfg["vars"] if v not in ig_rows]
     if missing and not custom:  # general-observation timing variables the IG domain table does not list
         model = sdtm_model_variables()
@@ -657,7 +660,64 @@ def build_dataset(dom: str, cfg: dict, methods: dict) -> dict:
     if cfg.get("comment"):
         out["comment"] = cfg["comment"]
     out["variables"] = variables
+    vlm = value_level(dom)
+    if vlm:
+        out["values"] = vlm
     return out
+
+
+def _w(var, comp, values):
+    return {"variable": var, "comparator": comp, "values": values}
+
+
+def value_level(dom: str) -> list[dict]:
+    """Value-level metadata (define.xml ValueListDefs) per test code."""
+    col = {"type": "Collected", "source": "Investigator"}
+    der = {"type": "Derived"}
+    if dom == "LB":
+        out = []
+        for code, _ in TERMS["LBTESTCD"]:
+            out.append({"variable": "LBORRES", "where": [_w("LBTESTCD", "EQ", [code])], "type": "Char",
+                        "data_type": "text", "origin": col})
+            out.append({"variable": "LBSTRESN", "where": [_w("LBTESTCD", "EQ", [code])], "type": "Num",
+                        "data_type": "float", "origin": der, "method": "MT.LB.LBSTRESN"})
+        return out
+    if dom == "QS":
+        c30 = "EORTC QLQ-C30 V3.0"
+        gi = "EORTC QLQ-GINET21 DATE 20TH FEBRUARY 2006"
+        items_4 = [f"EOR01{i:02d}" for i in range(1, 29)] + [f"EOR15{i:02d}" for i in range(1, 22)]
+        return [
+            {"variable": "QSTESTCD", "where": [_w("QSCAT", "EQ", [c30])], "type": "Char", "codelist": "EOR01TC",
+             "origin": {"type": "Assigned", "source": "Sponsor"}},
+            {"variable": "QSTESTCD", "where": [_w("QSCAT", "EQ", [gi])], "type": "Char", "codelist": "GINET21TC",
+             "origin": {"type": "Assigned", "source": "Sponsor"}, "comment": "COM.GINET21"},
+            {"variable": "QSSTRESN", "where": [_w("QSTESTCD", "IN", items_4)], "type": "Num", "data_type": "integer",
+             "origin": der, "comment": "COM.QS14"},
+            {"variable": "QSSTRESN", "where": [_w("QSTESTCD", "IN", ["EOR0129", "EOR0130"])], "type": "Num",
+             "data_type": "integer", "origin": der, "comment": "COM.QS17"},
+        ]
+    if dom == "TR":
+        return [
+            {"variable": "TRSTRESN", "where": [_w("TRTESTCD", "EQ", ["LDIAM"])], "type": "Num", "data_type": "integer",
+             "origin": col, "comment": "COM.TR"},
+            {"variable": "TRSTRESN", "where": [_w("TRTESTCD", "EQ", ["SUMDIAM"])], "type": "Num", "data_type": "integer",
+             "origin": der, "comment": "COM.TR"},
+            {"variable": "TRSTRESC", "where": [_w("TRTESTCD", "EQ", ["TUMSTATE"])], "type": "Char", "origin": col},
+        ]
+    if dom == "RS":
+        return [
+            {"variable": "RSTESTCD", "where": [_w("RSCAT", "EQ", ["RECIST 1.1"])], "type": "Char", "codelist": "ONCRTSCD",
+             "origin": {"type": "Assigned", "source": "Sponsor"}},
+            {"variable": "RSTESTCD", "where": [_w("RSCAT", "EQ", ["ECOG"])], "type": "Char", "codelist": "ECOG1TC",
+             "origin": {"type": "Assigned", "source": "Sponsor"}},
+            {"variable": "RSSTRESC", "where": [_w("RSTESTCD", "IN", ["OVRLRESP", "TRGRESP", "NTRGRESP"])],
+             "type": "Char", "codelist": "ONCRSR", "origin": col},
+            {"variable": "RSSTRESC", "where": [_w("RSTESTCD", "EQ", ["NEWLPROG"])], "type": "Char", "codelist": "NY",
+             "origin": col},
+            {"variable": "RSSTRESN", "where": [_w("RSTESTCD", "EQ", ["ECOG101"])], "type": "Num", "data_type": "integer",
+             "origin": col},
+        ]
+    return []
 
 
 def build_supp(dom: str, supp: dict) -> dict:
@@ -683,6 +743,8 @@ COMMENTS = [
     {"id": "COM.XD", "text": "The NET symptom diary (daily counts of bowel movements and flushing episodes) is a sponsor "
                               "diary, not a named validated instrument, so it is not QS data (SDTMIG 3.4 QS "
                               "assumption 1); it is a custom Findings domain XD modelled on the Findings class."},
+    {"id": "COM.QS14", "text": "Item responses 1-4 (Not at All, A Little, Quite a Bit, Very Much) as collected."},
+    {"id": "COM.QS17", "text": "Items 29-30 (global health): responses 1 (Very poor) to 7 (Excellent) as collected."},
     {"id": "COM.DSDECOD", "text": "DSDECOD uses NCOMPLT terms for DSCAT DISPOSITION EVENT and PROTMLST for PROTOCOL MILESTONE."},
     {"id": "COM.TR", "text": "Nodal target lesions: the short axis is recorded under TRTESTCD LDIAM (CT has no short-axis "
                               "test code) and SUPPTR MEASAXIS = 'SHORT AXIS' marks it. SUMDIAM is derived per assessor "

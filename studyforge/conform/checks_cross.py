@@ -1,5 +1,9 @@
 """Cross-dataset SDTM checks: subjects in DM, exposure within participation, lesion links, SUPPQUAL parents,
-DM exposure dates vs EX."""
+DM exposure dates vs EX.
+
+Dates are compared as complete dates only (a partial date is never imputed here, so it can neither
+pass nor fail these window checks; SF-DT-0001 still checks its syntax).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from studyforge import dates
-from studyforge.conform.emit import blank, dataset_finding, row_findings, text
-from studyforge.conform.package import DatasetView, PackageView
+from studyforge.conform.emit import blank, row_findings, text
+from studyforge.conform.package import PackageView
 from studyforge.conform.rules import register
 from studyforge.findings import Finding, Severity
 

@@ -139,11 +139,13 @@ def _ig_core(domain: str, standard: str) -> dict[str, str]:
         v = standards.sdtmig_variables()
         rows = v[v["Dataset Name"] == ("SUPPQUAL" if domain.startswith("SUPP") else domain)]
         return dict(zip(rows["Variable Name"], rows["Core"]))
-    if domain == "ADSL":
-        a = standards.adamig_variables()
-        rows = a[(a["Data Structure Name"] == "Subject-Level Analysis Dataset") & ~a["Variable Name"].str.contains("[a-z]")]
-        return dict(zip(rows["Variable Name"], rows["Core"]))
-    return {}
+    structure = {"ADSL": "Subject-Level Analysis Dataset", "BDS": "Basic Data Structure"}.get(domain)
+    if structure is None:
+        return {}
+    a = standards.adamig_variables()
+    # name patterns (TRTxxP, ANLzzFL) are not checked without a spec: which xx exist is study-specific
+    rows = a[(a["Data Structure Name"] == structure) & ~a["Variable Name"].str.contains("[a-z]")]
+    return dict(zip(rows["Variable Name"], rows["Core"]))
 
 
 def _core(view: PackageView, ds: DatasetView) -> tuple[dict[str, str], str]:
@@ -151,11 +153,13 @@ def _core(view: PackageView, ds: DatasetView) -> tuple[dict[str, str], str]:
     if sd is not None:
         return {v.name: v.core for v in sd.variables if v.core}, "spec"
     name = ds.name if ds.standard == "ADaM" or ds.name.startswith("SUPP") else ds.prefix
+    if ds.standard == "ADaM" and name != "ADSL" and "PARAMCD" in ds.frame.columns:
+        name = "BDS"  # a parameter-based dataset: ADaMIG Basic Data Structure
     return _ig_core(name, ds.standard), "SDTMIG 3.4" if ds.standard == "SDTM" else "ADaMIG 1.3"
 
 
-@register("SF-SD-0010", "Required (Req) variables are present and never null", Severity.ERROR,
-          f"{IG} 4.1.5 (Core: Req); ADaMIG 1.3 section 3.1 (Core)", "package")
+@register("SF-SD-0010", "Required (Req) variables are present (and, in SDTM, never null)", Severity.ERROR,
+          f"{IG} 4.1.5 (Core: Req, cannot be null); ADaMIG 1.3 section 3.1 (Req: must be included)", "package")
 def required_variables(view: PackageView) -> list[Finding]:
     rule = required_variables.rule
     out: list[Finding] = []
@@ -166,7 +170,7 @@ def required_variables(view: PackageView) -> list[Finding]:
                 continue
             if name not in ds.frame.columns:
                 out.append(dataset_finding(rule, ds, f"required variable ({src}) is missing", variable=name))
-            else:
+            elif ds.standard == "SDTM":  # ADaMIG Req means "included", not "never null" (e.g. TRT01P of a screen failure)
                 out += row_findings(rule, ds, blank(ds.frame[name]), f"required variable ({src}) is null", variable=name)
     return out
 
@@ -210,7 +214,9 @@ def define_datasets(view: PackageView) -> list[Finding]:
           "Define-XML 2.1 section 5.3.4.2 (ItemRef OrderNumber); FDA TCG section 4.1.4", "package")
 def define_variables(view: PackageView) -> list[Finding]:
     rule = define_variables.rule
-    out: list[Finding] = []
+    out: list[Finding] = [dataset_finding(rule, None, p, file=d.path)
+                          for _, d in sorted(view.defines.items()) if d is not None
+                          for p in d.problems if not p.startswith("not well-formed")]  # those are SF-FDA-0005's
     for ds in view.datasets.values():
         d, g = _define_for(view, ds)
         if g is None:
@@ -312,7 +318,8 @@ def _ct_targets(view: PackageView, ds: DatasetView):
         return
     if ds.standard == "SDTM":
         for name, (allowed, ext, codes) in _ig_codelists(ds.prefix or ds.name).items():
-            if name in ds.frame.columns:
+            # result codelists (--ORRES/--STRESC) apply per test (value level): without a spec they are not checked
+            if name in ds.frame.columns and not name.endswith(("ORRES", "STRESC")):
                 yield name, np.ones(len(ds.frame), dtype=bool), allowed, ext, f"CDISC CT {codes}"
 
 

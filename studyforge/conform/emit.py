@@ -16,7 +16,8 @@ def text(s: pd.Series) -> pd.Series:
     """Values as display text: whole floats without '.0', missing as ''."""
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         v = s.to_numpy(dtype=float, na_value=np.nan)
-        whole = np.isfinite(v) & (v == np.round(v))
+        with np.errstate(invalid="ignore"):
+            whole = np.isfinite(v) & (v == np.round(v)) & (np.abs(v) < 1e15)  # exact as int64
         out = np.where(whole, pd.Series(np.where(whole, v, 0)).astype("int64").astype(str).to_numpy(),
                        pd.Series(v).astype(str).to_numpy())
         return pd.Series(np.where(np.isnan(v), "", out), index=s.index, dtype="str")

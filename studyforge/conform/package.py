@@ -103,7 +103,7 @@ class PackageView:
     _parsed: dict = field(default_factory=dict, repr=False)
 
     def parsed_dates(self, ds: DatasetView, column: str) -> pd.DataFrame:
-        """dates.parse_iso8601 of a column plus its SAS date ('sas'), computed once per view."""
+        """dates.parse_iso8601 of a column plus its SAS date ("sas"), computed once per view (frames are read-only)."""
         key = (ds.name, column, id(ds.frame))
         if key not in self._parsed:
             from studyforge import dates

@@ -9,7 +9,7 @@ import jinja2
 
 from studyforge.conform.rules import Rule
 from studyforge.fileio import write_text_atomic
-from studyforge.findings import FINDING_COLUMNS, Findings, Severity
+from studyforge.findings import FINDING_COLUMNS, Findings
 
 FORMATS = ("html", "csv", "json")
 
@@ -107,5 +107,3 @@ def write_reports(findings: Findings, rules: dict[str, Rule], out_dir: Path, for
         written.append(path)
     return written
 
-
-__all__ = ["FORMATS", "render_csv", "render_html", "render_json", "write_reports", "Severity"]

@@ -1,11 +1,18 @@
 """`spec check`: what a loaded spec must satisfy beyond its schema: references, rules, CT and the IGs.
 
 Severity policy (conservative readings, stated here and in the messages):
-- a dangling reference, an unknown rule, invalid rule params, a CT code/value mismatch, a term outside a
+- a dangling reference (codelist, method, comment, value-level or where-clause variable, a Predecessor
+  naming a variable its dataset lacks, or none at all), an unknown rule, invalid rule params, a CT code/value mismatch, a term outside a
   non-extensible CDISC codelist, an IG type mismatch or a missing Req IG variable: ERROR;
-- an IG label mismatch, a variable out of IG order, a non-IG variable in an IG domain: WARNING;
-- a sponsor term in an extensible codelist, checks skipped for want of a registry: NOTICE.
+- an IG label mismatch, a variable out of IG order (only those outside the longest run already in IG
+  order), a variable neither in the IG domain nor addable from the SDTM v2.0 model, a codelist whose
+  `extensible` disagrees with CT, a Derived origin with neither method nor derivation, a type mismatch on an ADaMIG generic timing variable (*DT ...): WARNING;
+- a sponsor term in an extensible codelist, a CDISC term written without its C-code, an SDTM v2.0 model
+  variable added to an Interventions/Events/Findings domain, a custom domain, checks skipped for want of
+  a registry: NOTICE.
 A rule registered with params model None takes no parameters; params given to it are a WARNING.
+Codelists with `nci` are looked up in the study's SDTM CT and then ADaM CT packages (an ADaM dataset may
+use an SDTM codelist such as SEX).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from studyforge import standards
 from studyforge.findings import Finding, Severity
 from studyforge.spec.ct import CtCodelist, adam_codelists, sdtm_codelists
 from studyforge.spec.loader import SourceMap
-from studyforge.spec.models import Dataset, Derivation, Spec
+from studyforge.spec.models import Dataset, Derivation, Spec, Variable
 
 E, W, N = Severity.ERROR, Severity.WARNING, Severity.NOTICE
 
@@ -56,6 +63,7 @@ def check_spec(spec: Spec, locations: SourceMap, registries: dict[str, dict]) ->
 
 
 def format_finding(f: Finding) -> str:
+    """`file:line: SEVERITY message`, the form editors and CI logs link to."""
     where = f"{f.file}:{f.line}" if f.line is not None else (f.file or "<spec>")
     return f"{where}: {f.severity.value} {f.message}"
 
@@ -79,6 +87,7 @@ def _references(spec: Spec, out: _Out) -> None:
             p = base + ("variables", v.name)
             for kind in ("codelist", "method", "comment"):
                 ref(kind, getattr(v, kind), p, f"{ds.name}.{v.name}", ds.name, v.name)
+            _origin(spec, ds, v, p, out)
         for i, vl in enumerate(ds.values):
             p = base + ("values", i)
             owner = f"{ds.name}.{vl.variable} value-level item {i + 1}"
@@ -96,6 +105,28 @@ def _references(spec: Spec, out: _Out) -> None:
             p = base + ("parameters", prm.paramcd)
             for kind in ("method", "comment"):
                 ref(kind, getattr(prm, kind), p, f"{ds.name} PARAMCD={prm.paramcd}", ds.name)
+
+
+def _origin(spec: Spec, ds: Dataset, v: Variable, path: tuple, out: _Out) -> None:
+    """Define-XML 2.1 needs a method for a Derived origin and the source variable for a Predecessor."""
+    who = f"{ds.name}.{v.name}"
+    if v.origin.type == "Derived" and v.method is None and v.derivation is None and ds.derivation is None:
+        out.add(W, "SPEC-ORIGIN", path + ("origin", "type"), f"{who}: origin Derived but neither a method nor a "
+                "derivation says how (define.xml needs a method)", ds.name, v.name)
+    if v.origin.type != "Predecessor":
+        return
+    pred = v.origin.predecessor
+    if not pred:
+        out.add(E, "SPEC-ORIGIN", path + ("origin", "type"), f"{who}: origin Predecessor needs "
+                "origin.predecessor (DATASET.VARIABLE)", ds.name, v.name)
+        return
+    src_ds, _, src_var = pred.partition(".")
+    if not src_var:
+        out.add(E, "SPEC-ORIGIN", path + ("origin", "predecessor"), f"{who}: predecessor {pred!r} must be "
+                "DATASET.VARIABLE", ds.name, v.name, pred)
+    elif src_ds in spec.datasets and src_var not in {x.name for x in spec.datasets[src_ds].variables}:
+        out.add(E, "SPEC-ORIGIN", path + ("origin", "predecessor"), f"{who}: predecessor {pred}: {src_ds} has no "
+                f"variable {src_var}", ds.name, v.name, pred)
 
 
 # --- derivation rules ---------------------------------------------------------------------------

@@ -16,6 +16,8 @@ from studyforge import standards
 
 @dataclass
 class CtCodelist:
+    """One CDISC codelist of a CT package, with its terms both ways."""
+
     code: str
     submission_value: str
     name: str
@@ -27,6 +29,7 @@ class CtCodelist:
 
 @lru_cache(maxsize=8)
 def sdtm_codelists(version: str) -> dict[str, CtCodelist]:
+    """SDTM CT codelists by C-code (cached: the package has ~44,000 terms)."""
     df = standards.sdtm_ct(version)
     return _build(df["Codelist Code"], df["Codelist Submission Value"], df["Codelist Name"], df["Extensible"],
                   df["Term Code"], df["Term Submission Value"], f"SDTM CT {version}")
@@ -34,6 +37,7 @@ def sdtm_codelists(version: str) -> dict[str, CtCodelist]:
 
 @lru_cache(maxsize=8)
 def adam_codelists(version: str) -> dict[str, CtCodelist]:
+    """ADaM CT codelists by C-code."""
     df = standards.adam_ct(version)
     heads = df[df["Codelist Code"] == ""].set_index("Code")
     terms = df[df["Codelist Code"] != ""]

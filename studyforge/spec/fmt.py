@@ -29,7 +29,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from studyforge.fileio import write_text_atomic
-from studyforge.spec.loader import display_path, spec_layout
+from studyforge.spec.loader import display_path, spec_layout, unwrap_annotation
 from studyforge.spec.models import CodelistFile, CommentFile, Dataset, MethodFile, Study
 from studyforge.spec.yamlio import CORE, Comments, YamlReadError, compose_text, extract_comments, to_python
 
@@ -88,7 +88,7 @@ def format_text(text: str, model: type[BaseModel]) -> str:
             raise ValueError("the file must hold a mapping of keys")
         _Emitter(comments, lines).mapping(root, model, 0)
     lines += comments.trailing
-    out = "\n".join(lines) + "\n"
+    out = "\n".join(lines) + "\n" if lines else ""
     _verify(text, root, comments, out)
     return out
 
@@ -97,8 +97,14 @@ def _verify(text: str, root: Node | None, comments: Comments, out: str) -> None:
     new_root = compose_text(out)
     if to_python(new_root) != to_python(root):
         raise ValueError("internal error: formatted text would read back differently; file left unchanged")
-    if _comment_count(extract_comments(new_root, out)) != _comment_count(comments):
-        raise ValueError("a comment could not be placed; file left unchanged")
+    if (_comment_count(extract_comments(new_root, out)) != _comment_count(comments)
+            or len(_HASH.findall(text)) != len(_HASH.findall(out))):
+        # the second count does not rely on comment extraction: every `#` after whitespace, comment or not
+        raise ValueError("a comment could not be placed (or an alias repeats text holding ' #'); "
+                         "file left unchanged")
+
+
+_HASH = re.compile(r"(?:^|\s)#", re.M)
 
 
 def _comment_count(c: Comments) -> int:
@@ -109,15 +115,13 @@ def _comment_count(c: Comments) -> int:
 
 def _children(model: type[BaseModel] | None) -> tuple[list[str], dict[str, type[BaseModel]]]:
     """Key order of a model and the models of its nested object fields."""
-    from studyforge.spec.loader import _unwrap
-
     if model is None:
         return [], {}
     order, sub = [], {}
     for name, info in model.model_fields.items():
         key = info.alias or name
         order.append(key)
-        inner = _unwrap(info.annotation)
+        inner = unwrap_annotation(info.annotation)
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             sub[key] = inner
     return order, sub
@@ -171,6 +175,7 @@ class _Emitter:
             self.sequence(v, model, indent + 2)
 
     def sequence(self, node: SequenceNode, item_model: type[BaseModel] | None, indent: int) -> None:
+        """Emit a block sequence: `- ` items, model objects as block mappings."""
         for item in node.value:
             self._before(item, indent)
             if isinstance(item, MappingNode) and item.value:

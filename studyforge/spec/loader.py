@@ -1,6 +1,11 @@
 """Load a spec folder into the pydantic model; every problem is reported as `file:line: object: message`.
 
-All files are read and validated before anything is raised, so one run shows every error.
+All files are read and validated before anything is raised, so one run shows every error. The layout is
+the one of models.py, plus one extension: codelists, methods and comments may also be split into
+`<collection>_<part>.yaml` fragments (in the spec folder, sdtm/ or adam/), merged in load order; an id
+defined twice is an error. SourceMap paths follow the model: ("datasets", "DM", "variables", "AGE",
+"length"), ("codelists", id, "terms", value, ...), ("methods", id, ...), ("study", ...); list items
+without a name (values, where, standards) by 0-based index.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import annotated_types
 from pydantic import BaseModel, ValidationError
@@ -74,10 +79,12 @@ class SourceMap:
         return self.entries.get((), None)
 
     def file(self, path: ModelPath) -> str:
+        """The file of `path` ('' when unknown)."""
         loc = self.get(path)
         return loc[0] if loc else ""
 
     def line(self, path: ModelPath) -> int | None:
+        """The 1-based line of `path` (None when unknown)."""
         loc = self.get(path)
         return loc[1] if loc else None
 
@@ -262,7 +269,7 @@ def _structural_problems(root: MappingNode, data: dict, file: str, top_obj: str)
     """Duplicates and dangling keys, found on the raw data so they show even when fields are invalid."""
     out: list[Located] = []
 
-    def dupes(seq_node: Node | None, key: str, what: str, obj_of) -> None:
+    def dupes(seq_node: Node | None, key: str, what: str, obj_of: Callable[[str], str]) -> None:
         if not isinstance(seq_node, SequenceNode):
             return
         seen: dict[str, int] = {}
@@ -280,7 +287,7 @@ def _structural_problems(root: MappingNode, data: dict, file: str, top_obj: str)
         _, pnode = map_get(root, "parameters")
         dupes(pnode, "paramcd", "PARAMCD", lambda n: f"parameter {n}")
         names = {v.get("name") for v in data.get("variables") or [] if isinstance(v, dict)}
-        kk, knode = map_get(root, "keys")
+        _, knode = map_get(root, "keys")
         if isinstance(knode, SequenceNode):
             for item in knode.value:
                 if isinstance(item, ScalarNode) and item.value not in names:
@@ -426,7 +433,7 @@ def _bounds(model: type[BaseModel], loc: tuple) -> tuple[Any, Any] | None:
     for part in loc:
         if isinstance(part, int):
             continue
-        cls = _unwrap(cls)
+        cls = unwrap_annotation(cls)
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
             return None
         info = next((f for n, f in cls.model_fields.items() if n == part or f.alias == part), None)
@@ -440,7 +447,7 @@ def _bounds(model: type[BaseModel], loc: tuple) -> tuple[Any, Any] | None:
     return (lo, hi) if lo is not None or hi is not None else None
 
 
-def _unwrap(tp: Any) -> Any:
+def unwrap_annotation(tp: Any) -> Any:
     """The model class inside list[X], dict[str, X] and X | None annotations."""
     while True:
         origin = typing.get_origin(tp)

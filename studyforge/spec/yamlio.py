@@ -49,6 +49,7 @@ class Comments:
 
 
 def line_of(node: Node) -> int:
+    """1-based line where a node starts."""
     return node.start_mark.line + 1
 
 
@@ -59,6 +60,7 @@ def compose_file(path: Path) -> tuple[Node | None, str]:
 
 
 def compose_text(text: str) -> Node | None:
+    """The checked node tree of YAML text (None for an empty document); YamlReadError on any problem."""
     yaml = YAML(typ="rt", pure=True)
     try:
         node = yaml.compose(text)

@@ -402,3 +402,47 @@ def test_ovr_record_variables(spec):
     assert o["TRTSDT"] == sas(TRT) and o["STUDYID"] == "PALACE" and o["SITEID"] == "101"
     b = r.one(U, "BORINV")
     assert b["AVISIT"] == "" and pd.isna(b["AVISITN"]) and b["ANL01FL"] == "Y" and b["SRCSEQ"] == seq
+
+
+# --- spec switches -----------------------------------------------------------------------------------------
+
+def _variant(spec, **params):
+    v = spec.model_copy(deep=True)
+    v.derivation.params.update(params)
+    return v
+
+
+def test_switch_responses_after_pd(spec):
+    # responses_after_pd = true: PR 113 and PR 141 (after PD 85) now confirm each other -> CRSP Y at day 113
+    s = one_subject((57, "SD"), (85, "PD"), (113, "PR"), (141, "PR"))
+    assert s.run(spec).val(U, "CRSPINV") == "N"
+    r = s.run(_variant(spec, responses_after_pd=True))
+    assert r.val(U, "CRSPINV") == "Y" and r.day(U, "CRSPINV") == 113
+    assert (r.rows(U, "OVRINV")["ANL02FL"] == "Y").all()
+
+
+def test_switch_missing_as_ne(spec):
+    # admiralonco missing_as_ne = TRUE: no assessment -> NE (AVAL 6) instead of MISSING (AVAL 7)
+    s = Study().subject(U)
+    r = s.run(_variant(spec, missing_as_ne=True))
+    assert r.val(U, "BORINV") == "NE" and r.one(U, "BORINV")["AVAL"] == 6
+    assert r.val(U, "CBORINV") == "NE"
+
+
+def test_switch_no_date_imputation(spec):
+    # date_imputation = none: a partial RSDTC gives no ADT; the record is reported and not analysed
+    s = Study().subject(U)
+    s.ovr(U, None, "SD", dtc="2021-08")
+    r = s.run(_variant(spec, date_imputation="none"))
+    o = r.one(U, "OVRINV")
+    assert math.isnan(o["ADT"]) and o["ANL01FL"] == "" and o["ADTF"] == ""
+    assert any(f.rule == "ADRS-DATE" and f.value == "2021-08" for f in r.findings)
+
+
+def test_switch_min_sd_days(spec):
+    # min_sd_days = 56 (8 weeks): SD on day 57 (ADT - TRTSDT = 56) counts; on day 56 it does not
+    s = Study().subject("A").subject("B")
+    s.ovr("A", 57, "SD")
+    s.ovr("B", 56, "SD")
+    r = s.run(_variant(spec, min_sd_days=56))
+    assert r.val("A", "BORINV") == "SD" and r.val("B", "BORINV") == "NE"

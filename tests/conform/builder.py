@@ -8,6 +8,7 @@ codelist terms from the shipped SDTM CT.
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -22,11 +23,17 @@ CREATED = dt.datetime(2024, 1, 15)
 
 
 def _ct_terms(codelist_sv: str, values: list[str]) -> list[Term]:
+    return [Term(value=v, nci=c) for v, c in _ct_term_codes(codelist_sv, tuple(values))]
+
+
+@lru_cache(maxsize=None)
+def _ct_term_codes(codelist_sv: str, values: tuple[str, ...]) -> list[tuple[str, str]]:
     ct = standards.sdtm_ct()
     rows = ct[(ct["Codelist Submission Value"] == codelist_sv) & ct["Term Submission Value"].isin(values)]
-    return [Term(value=v, nci=c) for v, c in zip(rows["Term Submission Value"], rows["Term Code"])]
+    return list(zip(rows["Term Submission Value"], rows["Term Code"]))
 
 
+@lru_cache(maxsize=None)
 def _ct_decode(code_sv: str, decode_sv: str, value: str) -> str:
     """The --TEST/--PARM submission value that goes with a --TESTCD/--PARMCD value (same term C-code)."""
     ct = standards.sdtm_ct()
@@ -125,6 +132,7 @@ KEYS = {"DM": ["STUDYID", "USUBJID"], "TS": ["STUDYID", "TSPARMCD", "TSSEQ"], "A
         "ADSL": ["STUDYID", "USUBJID"], "ADTTE": ["STUDYID", "USUBJID", "PARAMCD"]}
 
 
+@lru_cache(maxsize=None)
 def _ig(name: str, standard: str) -> tuple[dict[str, str], dict[str, str]]:
     if standard == "SDTM":
         v = standards.sdtmig_variables()

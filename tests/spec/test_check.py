@@ -90,23 +90,24 @@ def test_value_level_variable_and_where_clause_variable_must_exist(spec: Path) -
 
 def test_unknown_rule_and_invalid_params_located(spec: Path) -> None:
     dm = spec / "sdtm" / "DM.yaml"
-    edit(dm, "rule: age_years\n      params: {birth: BRTHDTC, ref: RFICDTC}",
-         "rule: age_years\n      params: {birth: BRTHDTC, reference: RFICDTC}")
-    edit(dm, "rule: decode\n      params: {variable: ARMCD}", "rule: decode_it\n      params: {variable: ARMCD}")
-    edit(dm, "params: {value: YEARS}", "params: {value: [YEARS]}")
-    edit(dm, "rule: last_contact_dtc", "rule: last_contact_dtc\n      params: {form: DS}")
+    edit(dm, "rule: age\n      params: {birth: BRTHDAT, ref: RFICDTC}",
+         "rule: age\n      params: {birth: BRTHDAT, reference: RFICDTC}")
+    edit(dm, "    derivation:\n      rule: arm\n      params: {output: ARMNRS",
+         "    derivation:\n      rule: arm_reason\n      params: {output: ARMNRS")
+    edit(dm, "params: {value: CHN}", "params: {value: [CHN]}")
+    edit(dm, "      rule: usubjid\n", "      rule: usubjid\n      params: {sep: _}\n")
     got = [f for f in run(spec) if f.rule in ("SPEC-RULE", "SPEC-PARAMS")]
     known = ", ".join(sorted(registries()["Tabulation"]))
     age = line_of(dm, "reference: RFICDTC")
     assert lines(got) == [
-        f"spec/sdtm/DM.yaml:{line_of(dm, 'last_contact_dtc') + 1}: WARNING DM.RFPENDTC: rule 'last_contact_dtc' "
-        "takes no parameters; params are ignored",
-        f"spec/sdtm/DM.yaml:{age}: ERROR DM.AGE: rule age_years: missing parameter 'ref'",
-        f"spec/sdtm/DM.yaml:{age}: ERROR DM.AGE: rule age_years: unknown parameter 'reference'",
-        f"spec/sdtm/DM.yaml:{line_of(dm, '[YEARS]')}: ERROR DM.AGEU: rule constant: parameter value: Input should "
-        "be a valid string (got ['YEARS'])",
-        f"spec/sdtm/DM.yaml:{line_of(dm, 'decode_it')}: ERROR DM.ARM: derivation rule 'decode_it' is not a "
+        f"spec/sdtm/DM.yaml:{line_of(dm, 'sep: _')}: WARNING DM.USUBJID: rule 'usubjid' takes no parameters; "
+        "params are ignored",
+        f"spec/sdtm/DM.yaml:{age}: ERROR DM.AGE: rule age: missing parameter 'ref'",
+        f"spec/sdtm/DM.yaml:{age}: ERROR DM.AGE: rule age: unknown parameter 'reference'",
+        f"spec/sdtm/DM.yaml:{line_of(dm, 'arm_reason')}: ERROR DM.ARMNRS: derivation rule 'arm_reason' is not a "
         f"Tabulation rule (known: {known})",
+        f"spec/sdtm/DM.yaml:{line_of(dm, '[CHN]')}: ERROR DM.COUNTRY: rule constant: parameter value: Input should "
+        "be a valid string (got ['CHN'])",
     ]
 
 
@@ -262,3 +263,23 @@ def test_ig_order_keeps_the_longest_run_in_order() -> None:
     # IG orders 1 2 30 15 18 19: moving only the 30 restores order, so only index 2 is out of place
     assert _longest_increasing([1, 2, 30, 15, 18, 19]) == {0, 1, 3, 4, 5}
     assert _longest_increasing([]) == set()
+
+
+def test_origin_needs_a_method_or_a_predecessor_that_exists(spec: Path) -> None:
+    """Define-XML 2.1: a Derived origin points to a method; a Predecessor names its source variable."""
+    dm, ae, adsl = spec / "sdtm" / "DM.yaml", spec / "sdtm" / "AE.yaml", spec / "adam" / "ADSL.yaml"
+    edit(dm, "    origin:\n      type: Not Available\n", "    origin:\n      type: Derived\n")     # ACTARMUD
+    edit(ae, "      predecessor: DM.USUBJID\n", "")
+    edit(adsl, "      predecessor: DM.SITEID\n", "      predecessor: DM.SITE\n")
+    edit(adsl, "      predecessor: DM.AGE\n", "      predecessor: AGE\n")
+    got = [f for f in run(spec) if f.rule == "SPEC-ORIGIN"]
+    assert lines(got) == [
+        f"spec/adam/ADSL.yaml:{line_of(adsl, 'DM.SITE')}: ERROR ADSL.SITEID: predecessor DM.SITE: DM has no "
+        "variable SITE",
+        f"spec/adam/ADSL.yaml:{line_of(adsl, 'predecessor: AGE')}: ERROR ADSL.AGE: predecessor 'AGE' must be "
+        "DATASET.VARIABLE",
+        f"spec/sdtm/AE.yaml:{line_of(ae, 'type: Predecessor')}: ERROR AE.USUBJID: origin Predecessor needs "
+        "origin.predecessor (DATASET.VARIABLE)",
+        f"spec/sdtm/DM.yaml:{line_of(dm, 'name: ACTARMUD') + 6}: WARNING DM.ACTARMUD: origin Derived but neither a "
+        "method nor a derivation says how (define.xml needs a method)",
+    ]

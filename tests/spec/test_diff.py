@@ -37,8 +37,8 @@ def test_hand_written_change_set(tmp_path: Path) -> None:
     edit(dm, "label: Demographics", "label: Demographic Data")
     edit(dm, "    label: Age\n    type: Num\n    data_type: integer\n    length: 8\n",
          "    label: Age in Years\n    type: Num\n    data_type: integer\n")
-    edit(dm, "rule: age_years\n      params: {birth: BRTHDTC, ref: RFICDTC}",
-         "rule: age_at\n      params: {birth: BRTHDTC, ref: RFSTDTC}")
+    edit(dm, "rule: age\n      params: {birth: BRTHDAT, ref: RFICDTC}",
+         "rule: age_at\n      params: {birth: BRTHDAT, ref: RFSTDTC}")
     text = dm.read_text()
     r, e, a = text.index("  - name: RACE"), text.index("  - name: ETHNIC"), text.index("  - name: ARMCD")
     dm.write_text(text[:r] + text[e:a] + text[r:e] + text[a:])       # ETHNIC now before RACE
@@ -58,7 +58,7 @@ def test_hand_written_change_set(tmp_path: Path) -> None:
         'DM label: "Demographics" -> "Demographic Data"',
         'DM.AGE label: "Age" -> "Age in Years"',
         "DM.AGE length: 8 -> (none)",
-        "DM.AGE derivation: rule age_years -> age_at; params.ref: RFICDTC -> RFSTDTC",
+        "DM.AGE derivation: rule age -> age_at; params.ref: RFICDTC -> RFSTDTC",
         "DM.ETHNIC moved: position 19 -> 18 (after SEX)",
         'codelist CL.SEX term added: U ("Unknown")',
         'codelist CL.SEX term F decode: "Female" -> "FEMALE"',
@@ -77,12 +77,34 @@ def test_value_level_parameters_origin_and_derivation_added(tmp_path: Path) -> N
          "    origin:\n      type: Derived\n")
     edit(new / "adam" / "ADSL.yaml", "      predecessor: DM.AGE\n", "      predecessor: DM.AGE\n    derivation:\n"
          "      rule: copy\n      params: {variable: AGE}\n")
-    edit(new / "sdtm" / "AE.yaml", "    derivation:\n      rule: subject_key\n", "")
+    edit(new / "adam" / "ADSL.yaml", "      treatments: [LANREOTIDE]", "      treatments: [LANREOTIDE, PLACEBO]")
+    edit(new / "sdtm" / "AE.yaml", "    derivation:\n      rule: usubjid\n", "")
     assert diff_specs(load_spec(old), load_spec(new)) == [
         'AE.USUBJID origin.type: "Predecessor" -> "Derived"',
         'AE.USUBJID origin.predecessor: "DM.USUBJID" -> (none)',
-        "AE.USUBJID derivation removed (was rule subject_key)",
+        "AE.USUBJID derivation removed (was rule usubjid)",
         "AE value-level added: AESEV [AESER EQ N]",
         "AE.AESEV [AESER EQ Y] length: 10 -> 12",
+        "ADSL derivation: params.exposure: {treatments: [LANREOTIDE]} -> {treatments: [LANREOTIDE, PLACEBO]}",
         "ADSL.AGE derivation added: rule copy; params {variable: AGE}",
+    ]
+
+
+PARAMS = ("parameters:\n"
+          "  - paramcd: BOR\n    param: Best Overall Response\n    method: MT.SAFFL\n"
+          "  - paramcd: OVR\n    param: Overall Response\n")
+
+
+def test_parameters_added_removed_changed(tmp_path: Path) -> None:
+    old, new = copy_example(tmp_path / "a"), copy_example(tmp_path / "b")
+    (old / "adam" / "ADSL.yaml").write_text((old / "adam" / "ADSL.yaml").read_text() + PARAMS)
+    (new / "adam" / "ADSL.yaml").write_text((new / "adam" / "ADSL.yaml").read_text() + PARAMS.replace(
+        "Best Overall Response\n    method: MT.SAFFL", "Best Overall Response by BICR\n    parcat1: RECIST 1.1")
+        .replace("paramcd: OVR\n    param: Overall Response", "paramcd: CBR\n    param: Clinical Benefit"))
+    assert diff_specs(load_spec(old), load_spec(new)) == [
+        "ADSL parameter removed: OVR",
+        'ADSL parameter added: CBR ("Clinical Benefit")',
+        'ADSL PARAMCD=BOR param: "Best Overall Response" -> "Best Overall Response by BICR"',
+        'ADSL PARAMCD=BOR parcat1: (none) -> "RECIST 1.1"',
+        'ADSL PARAMCD=BOR method: "MT.SAFFL" -> (none)',
     ]

@@ -130,10 +130,10 @@ def test_comments_survive_reordering_and_a_second_run(tmp_path: Path) -> None:
     text = dm.read_text()
     block = ("  - name: AGE\n    label: Age\n    type: Num\n    data_type: integer\n    length: 8\n"
              "    role: Record Qualifier\n    core: Exp\n    origin:\n      type: Derived\n    derivation:\n"
-             "      rule: age_years\n      params: {birth: BRTHDTC, ref: RFICDTC}\n    method: MT.AGE\n")
+             "      rule: age\n      params: {birth: BRTHDAT, ref: RFICDTC}\n    method: MT.AGE\n")
     assert block in text
-    scrambled = ("  - method: MT.AGE  # see methods.yaml\n    derivation:\n      params:\n        birth: BRTHDTC\n"
-                 "        ref: RFICDTC  # consent, per SAP\n      rule: age_years\n"
+    scrambled = ("  - method: MT.AGE  # see methods.yaml\n    derivation:\n      params:\n        birth: BRTHDAT\n"
+                 "        ref: RFICDTC  # consent, per SAP\n      rule: age\n"
                  "    core: Exp\n    # AGE is derived, never collected\n"
                  "    origin:\n      type: Derived\n    role: Record Qualifier\n    length: 8\n"
                  "    data_type: integer\n    type: Num\n    label: Age\n    name: AGE\n")
@@ -141,11 +141,24 @@ def test_comments_survive_reordering_and_a_second_run(tmp_path: Path) -> None:
     assert format_spec_dir(spec) == [str(dm)]
     expected = ("  - name: AGE\n    label: Age\n    type: Num\n    data_type: integer\n    length: 8\n"
                 "    role: Record Qualifier\n    core: Exp\n    # AGE is derived, never collected\n    origin:\n"
-                "      type: Derived\n    derivation:\n      rule: age_years\n      params:\n        birth: BRTHDTC\n"
+                "      type: Derived\n    derivation:\n      rule: age\n      params:\n        birth: BRTHDAT\n"
                 "        ref: RFICDTC  # consent, per SAP\n    method: MT.AGE  # see methods.yaml\n")
     once = dm.read_text()
     assert once == text.replace(block, expected)
     assert format_spec_dir(spec) == [] and dm.read_text() == once
+
+
+def test_comment_inside_a_flow_list_keeps_the_list_in_block_style() -> None:
+    src = ("name: DM\nkeys: [\n  STUDYID,  # study\n  USUBJID\n]  # end\nlabel: Demographics   # IG label\n"
+           "variables:\n  - name: STUDYID\n    label: x\n    type: Char\n    origin: {type: Protocol}   # p\n")
+    assert format_text(src, Dataset) == (
+        "name: DM\nlabel: Demographics  # IG label\nkeys:  # end\n  - STUDYID  # study\n  - USUBJID\n"
+        "variables:\n  - name: STUDYID\n    label: x\n    type: Char\n    origin:  # p\n      type: Protocol\n")
+
+
+def test_text_with_hash_is_quoted_and_kept() -> None:
+    src = "comments:\n  - id: A\n    text: 'Visit #1 only'  # sic\n"
+    assert format_text(src, CommentFile) == 'comments:\n  - id: A\n    text: "Visit #1 only"  # sic\n'
 
 
 def test_check_mode_lists_files_and_writes_nothing(tmp_path: Path) -> None:
@@ -194,3 +207,20 @@ def test_any_text_round_trips_and_formatting_is_idempotent(texts: list[str]) -> 
     # compared with what YAML reads from the source (ruamel reads a JSON surrogate-pair escape as two code units)
     assert to_python(compose_text(out)) == to_python(compose_text(src))
     assert format_text(out, CommentFile) == out
+
+
+LABELS = st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1, max_size=40)
+
+
+@settings(max_examples=100, deadline=None)
+@given(label=LABELS, var_label=LABELS, length=st.integers(1, 200), keys=st.permutations(["A", "B", "C"]))
+def test_formatted_dataset_loads_to_the_same_model(label: str, var_label: str, length: int, keys: list[str]) -> None:
+    """Property: fmt never changes what the loader builds from a dataset file (labels of any printable ASCII)."""
+    data = {"variables": [{"origin": {"type": "Derived"}, "length": length, "type": "Char", "label": var_label,
+                           "name": n} for n in keys],
+            "keys": keys[:2], "standard": "SDTMIG 3.4", "purpose": "Tabulation", "structure": "x",
+            "class": "EVENTS", "label": label, "name": "XX"}
+    src = json.dumps(data)
+    out = format_text(src, Dataset)
+    assert Dataset.model_validate(to_python(compose_text(out))) == Dataset.model_validate(data)
+    assert out.startswith("name: XX\nlabel: ")

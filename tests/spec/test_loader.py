@@ -153,3 +153,28 @@ def test_other_folders_are_ignored(spec: Path) -> None:
     (spec / "simulation" / "config.yaml").write_text("anything: [goes\n")
     (spec / "notes.yaml").write_text("not: part of the model\n")
     assert set(load_spec(spec).datasets) == {"AE", "DM", "ADSL"}
+
+
+def test_collection_fragments_merge_and_clash_across_files(spec: Path) -> None:
+    (spec / "adam" / "codelists_adsl.yaml").write_text(
+        "codelists:\n  - id: CL.POP\n    name: Population\n    terms:\n      - value: SAF\n")
+    (spec / "methods_extra.yaml").write_text("methods:\n  - id: MT.X\n    name: x\n    description: y\n")
+    loaded, where = load_spec_with_locations(spec)
+    assert "CL.POP" in loaded.codelists and "MT.X" in loaded.methods and "CL.SEX" in loaded.codelists
+    assert where.get(("codelists", "CL.POP", "terms", "SAF")) == ("spec/adam/codelists_adsl.yaml", 5)
+    (spec / "sdtm" / "comments_dm.yaml").write_text("comments:\n  - id: COM.AE\n    text: again\n")
+    first = line_of(spec / "comments.yaml", "id: COM.AE")
+    assert errors_of(spec) == [f"spec/sdtm/comments_dm.yaml:2: comment COM.AE: comment id 'COM.AE' is defined "
+                               f"more than once (first in spec/comments.yaml:{first})"]
+
+
+def test_scalars_follow_yaml_1_2_core_schema() -> None:
+    from studyforge.spec.yamlio import compose_text, to_python
+
+    got = to_python(compose_text("a: 2024-01-15 00:00:00\nb: 2024-1-5\nc: 0x1F\nd: 010\ne: yes\nf: ~\n"
+                                 "g: 1_000\nh: -.inf\ni: 'on'\n"))
+    import datetime as dt
+    import math
+
+    assert got == {"a": dt.datetime(2024, 1, 15), "b": "2024-1-5", "c": 31, "d": 10, "e": "yes",
+                   "f": None, "g": 1000, "h": -math.inf, "i": "on"}
