@@ -12,6 +12,8 @@ from ._fast import umap
 
 
 def _text(s: pd.Series) -> pd.Series:
+    if s.dtype == str and not s.isna().any():
+        return s
     return s.astype(object).where(s.notna(), "").astype(str)
 
 
@@ -42,10 +44,12 @@ def complete_date(values: pd.Series) -> pd.Series:
 
 def study_day(dtc: pd.Series, ref_dtc: pd.Series) -> pd.Series:
     """SDTM --DY from studyforge.dates.study_day, evaluated once per distinct (dtc, ref) pair."""
-    key = _text(dtc) + "|" + _text(ref_dtc).to_numpy()
-
-    def dy(u: pd.Series) -> pd.Series:
-        parts = u.str.split("|", n=1, expand=True).reindex(columns=[0, 1]).fillna("")
-        return _shared.study_day(parts[0].reset_index(drop=True), parts[1].reset_index(drop=True)).astype("Float64")
-
-    return umap(key, dy).astype("Int64")
+    c1, u1 = pd.factorize(_text(dtc).to_numpy(dtype=object))
+    c2, u2 = pd.factorize(_text(ref_dtc).to_numpy(dtype=object))
+    if len(c1) == 0:
+        return pd.Series([], index=dtc.index, dtype="Int64")
+    pair, inverse = np.unique(c1.astype(np.int64) * max(len(u2), 1) + c2, return_inverse=True)
+    a = pd.Series(u1[pair // max(len(u2), 1)], dtype=object)
+    b = pd.Series(u2[pair % max(len(u2), 1)], dtype=object)
+    dy = _shared.study_day(a, b).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return pd.Series(dy[inverse.ravel()], index=dtc.index).astype("Int64")

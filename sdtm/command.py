@@ -36,7 +36,7 @@ def write_xpt(df: pd.DataFrame, ds: Dataset, study: Study, path: Path) -> None:
     except ImportError:
         write_dataset_xpt = None
     if write_dataset_xpt is not None:
-        write_dataset_xpt(df, ds, study, path)
+        write_dataset_xpt(df, ds, study, path)  # shaping findings are none: the frame is already shaped
         return
     from studyforge.xpt import write_xpt as _write
 
@@ -64,7 +64,11 @@ def sdtm_command(raw_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool) 
     sid = spec.study.id.lower()
     target = confined(out_dir, Path("m5") / "datasets" / sid / "tabulations" / "sdtm")
     for name in sorted(datasets):
-        write_xpt(datasets[name], spec.datasets[name], spec.study, target / f"{name.lower()}.xpt")
+        try:
+            write_xpt(datasets[name], spec.datasets[name], spec.study, target / f"{name.lower()}.xpt")
+        except ValueError as exc:  # XptError: a value XPT v5 cannot hold (already reported as a finding)
+            fs.add(Finding(Severity.ERROR, "SD1301", f"{name} not written: {exc}", dataset=name))
+    counts = fs.counts()
     report = confined(out_dir, "report")
     report.mkdir(parents=True, exist_ok=True)
     write_text_atomic(report / "sdtm_findings.csv", fs.to_frame().to_csv(index=False, lineterminator="\n"))

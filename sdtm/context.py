@@ -123,6 +123,16 @@ class Context:
     frame: pd.DataFrame | None = None
     result: pd.DataFrame | None = None
     spec_file: str = ""
+    cache: dict = field(default_factory=dict)
+
+    def form_iso(self, form: str, date_field: str) -> tuple[pd.Series, pd.Series]:
+        """ISO dates (and error mask) of a raw form's date field, parsed once per build."""
+        key = (form, date_field)
+        if key not in self.cache:
+            from ._dates import edc_date_to_iso
+
+            self.cache[key] = edc_date_to_iso(self.raw[form].frame[date_field])
+        return self.cache[key]
 
     # -- helpers used by every rule ------------------------------------------------------
     def form(self, name: str) -> RawForm | None:

@@ -81,21 +81,36 @@ def epoch(ctx: Context, var: Variable, p: EpochParams) -> pd.Series:
     s["k"] = s.groupby("USUBJID").cumcount()
     s["last"] = s.groupby("USUBJID")["k"].transform("max") == s["k"]
     dtc = ctx.var(p.dtc).astype(str)
-    d = pd.DataFrame({"USUBJID": ctx.result["USUBJID"].to_numpy(), "d": _days(dtc), "dm": _minutes(dtc),
-                      "row": np.arange(len(idx))})
-    m = d.merge(s[["USUBJID", "st", "stm", "en", "enm", "EPOCH", "k", "last"]], on="USUBJID", how="inner")
-    timed_st = (m["dm"].notna() & m["stm"].notna()).to_numpy()
-    timed_en = (m["dm"].notna() & m["enm"].notna()).to_numpy()
-    # boundary day: by time when both have one; else a timed boundary (first dose) gives the day to
-    # the element it starts, a date-only boundary (end of treatment) to the element it ends
-    on_start = np.where(timed_st, m["dm"] >= m["stm"], m["stm"].notna() | (m["k"] == 0))
-    on_end = np.where(timed_en, m["dm"] < m["enm"], m["enm"].isna())
-    after_start = (m["d"] > m["st"]) | ((m["d"] == m["st"]) & on_start)
-    before_end = (m["d"] < m["en"]) | ((m["d"] == m["en"]) & on_end)
-    inside = after_start & (before_end | (m["last"] & (m["d"] <= m["en"])) | m["en"].isna())
-    m = m[inside].sort_values(["row", "k"]).drop_duplicates("row", keep="first")
+    d, dm = _days(dtc), _minutes(dtc)
+    kmax = int(s["k"].max()) + 1
+    subj_codes, subjects = pd.factorize(s["USUBJID"], sort=True)
+    # per subject and element position k: bounds as (subjects x kmax) arrays
+    grid = {c: np.full((len(subjects), kmax), np.nan) for c in ("st", "stm", "en", "enm")}
+    ep = np.full((len(subjects), kmax), "", dtype=object)
+    last = np.zeros((len(subjects), kmax), dtype=bool)
+    kk = s["k"].to_numpy()
+    for c in grid:
+        grid[c][subj_codes, kk] = s[c].to_numpy(dtype=float)
+    ep[subj_codes, kk] = s["EPOCH"].to_numpy(dtype=object)
+    last[subj_codes, kk] = s["last"].to_numpy()
+    row_subj = pd.Index(subjects).get_indexer(ctx.result["USUBJID"])
+    has = row_subj >= 0
+    rs = np.where(has, row_subj, 0)
     out = np.full(len(idx), "", dtype=object)
-    out[m["row"].to_numpy()] = m["EPOCH"].to_numpy()
+    done = ~has | np.isnan(d)
+    for k in range(kmax):
+        st, stm, en, enm = (grid[c][rs, k] for c in ("st", "stm", "en", "enm"))
+        timed_st = ~np.isnan(dm) & ~np.isnan(stm)
+        timed_en = ~np.isnan(dm) & ~np.isnan(enm)
+        # boundary day: by time when both have one; else a timed boundary (first dose) gives the day
+        # to the element it starts, a date-only boundary (end of treatment) to the element it ends
+        on_start = np.where(timed_st, dm >= stm, ~np.isnan(stm) | (k == 0))
+        on_end = np.where(timed_en, dm < enm, np.isnan(enm))
+        after_start = (d > st) | ((d == st) & on_start)
+        before_end = (d < en) | ((d == en) & on_end)
+        inside = ~done & ~np.isnan(st) & after_start & (before_end | (last[rs, k] & (d <= en)) | np.isnan(en))
+        out[inside] = ep[rs, k][inside]
+        done |= inside
     return pd.Series(out, index=idx).astype(str)
 
 
@@ -157,9 +172,11 @@ def visit(ctx: Context, var: Variable, p: VisitParams) -> pd.Series:
                          var.name, p.field, folder)
     if p.output == "visitnum":
         return num.astype(float)
-    label = folder.where(~uns, "UNSCHEDULED " + umap(num, lambda u: u.map(lambda v: "" if v == "" or pd.isna(v)
-                                                                        else f"{float(v):.2f}")))
-    return label.where(num.notna(), "").astype(str)
+    label = folder.where(num.notna(), "")
+    if uns.any():
+        label[uns] = umap(num[uns], lambda u: u.map(lambda v: "" if v == "" or pd.isna(v)
+                                                     else f"UNSCHEDULED {float(v):.2f}"))
+    return label.astype(str)
 
 
 def lobxfl(ctx: Context, var: Variable, p: LobxflParams) -> pd.Series:
@@ -222,7 +239,7 @@ def subject_date(ctx: Context, var: Variable, p: SubjectDateParams) -> pd.Series
         ctx.recon.add_used(p.form, f"{ctx.ds.name}.{var.name}", len(t))
         return subj.map(t.groupby("SUBJID")["iso"].agg(p.agg)).astype(object).fillna("").astype(str)
     if p.format == "edc":
-        iso, err = _dates.edc_date_to_iso(f[p.date])
+        iso, err = ctx.form_iso(p.form, p.date)
     else:
         iso = f[p.date].str.strip()
         err = ~_dates.is_valid_iso8601(iso)

@@ -111,16 +111,22 @@ def build_transpose(ctx: Context, params) -> pd.DataFrame:
             ctx.error("SD0102", f"required column {c!r} missing in raw form {ins.form}", file=ctx.raw[ins.form].path,
                       field=c)
         items = [c for c in ins.items if c in f.columns]
-        base_cols = [c for c in f.columns if c not in ins.items]
-        stat = f[ins.stat].str.strip().str.upper() if ins.stat and ins.stat in f.columns else pd.Series("", index=f.index)
-        long = f.melt(id_vars=base_cols, value_vars=items, var_name="__item", value_name="__resp")
-        long["__testcd"] = long["__item"].map(ins.items)
+        keep_cols = [c for c in ("STUDYID", "SITEID", "SUBJID", "FOLDER", "RECORDPOSITION", ins.date, ins.stat,
+                                 ins.reasnd, FORM, FILE, LINE) if c and c in f.columns]
+        stat = f[ins.stat].str.upper() if ins.stat and ins.stat in f.columns else pd.Series("", index=f.index)
+        n, k = len(f), len(items)
+        # wide -> long with numpy: each record repeated once per item, items in spec order
+        long = pd.DataFrame({c: np.repeat(f[c].to_numpy(), k) for c in keep_cols})
+        long["__item"] = np.tile(np.array(items, dtype=object), n)
+        long["__resp"] = f[items].to_numpy(dtype=object).ravel() if k else np.array([], dtype=object)
+        long["__testcd"] = np.tile(np.array([ins.items[c] for c in items], dtype=object), n)
         long["__cat"] = ins.cat
         long["__date"] = long[ins.date] if ins.date in long.columns else ""
-        long["__order"] = long["__item"].map({c: i for i, c in enumerate(ins.items)})
+        long["__order"] = np.tile(np.arange(k), n)
         # a questionnaire marked NOT DONE: one record per instrument (QSTESTCD QSALL) per SDTMIG
         nd = f[stat == "NOT DONE"].copy()
-        long = long[~long.set_index([FORM, LINE]).index.isin(nd.set_index([FORM, LINE]).index)]
+        long = long[~np.repeat((stat == "NOT DONE").to_numpy(), k)]
+        nd = nd[keep_cols]
         long = long[long["__resp"].str.strip() != ""] if ins.stat else long
         if not nd.empty:
             nd["__item"], nd["__resp"], nd["__testcd"] = "", "", "QSALL"

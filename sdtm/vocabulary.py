@@ -113,16 +113,14 @@ def iso_from_raw(ctx: Context, var: Variable, date_field: str, time_field: str |
         ctx.row_findings(err, Severity.ERROR, "SD0301", "unparseable or impossible date", var.name, date_field, raw)
     if time_field:
         t = ctx.field(time_field, var)
-        tm = t.str.extract(r"^(\d{1,2}):(\d{2})$")
-        h = pd.to_numeric(tm[0], errors="coerce")
-        mi = pd.to_numeric(tm[1], errors="coerce")
-        tok = h.between(0, 23) & mi.between(0, 59)
+        tok = umap(t, lambda u: u.astype(str).str.fullmatch(r"(?:[01]?\d|2[0-3]):[0-5]\d").fillna(False)).astype(bool)
         bad = (t != "") & ~tok
         if bad.any():
             ctx.row_findings(bad, Severity.ERROR, "SD0302", "unparseable time", var.name, time_field, t)
-        full = iso.str.len() == 10
-        ttxt = t.str.zfill(5)
-        iso = iso.where(~(full & tok), iso + "T" + ttxt)
+        full = (iso.str.len() == 10) & tok
+        if full.any():
+            iso = iso.copy()
+            iso[full] = iso[full] + "T" + t[full].str.zfill(5)
     return iso.astype(str)
 
 

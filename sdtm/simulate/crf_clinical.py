@@ -7,7 +7,6 @@ import pandas as pd
 
 from .crf_admin import fatal_term_index
 from .fmt import edc_date, hhmm, integer, num, rng_for
-from .forms import blank
 from .model import World
 
 _NOTDONE_REASONS = np.array(["Sample haemolysed", "Sample not collected", "Insufficient sample"], dtype=object)
@@ -184,7 +183,7 @@ def lb(w: World, ev: pd.DataFrame) -> pd.DataFrame:
     hi = (np.array([t.hi for t in tests])[ti] + offset) * factor * jitter
     res = (value + offset) * factor
     oor = rng.random(n) < mess.out_of_range
-    res = np.where(oor, hi * rng.uniform(4.0, 8.0, n), res)
+    res = np.where(oor, hi * rng.uniform(4.2, 8.0, n), res)  # stays >= 4 x the rounded limit
     notdone = rng.random(n) < mess.missing_values
     res = np.where(notdone, np.nan, res)
     site_lab = np.array([x.name + " Clinical Laboratory" for x in w.cfg.sites.sites], dtype=object)[s["site_idx"].to_numpy()]
@@ -259,5 +258,3 @@ def diary(w: World) -> pd.DataFrame:
                          "DIARYDAT": edc_date(date).to_numpy(), "STOOLS": integer(stools).to_numpy(),
                          "FLUSH": integer(flush).to_numpy()})
 
-
-__all__ = ["ae", "ae_events", "lb", "qlqc30", "ginet21", "diary", "blank"]

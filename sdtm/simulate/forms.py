@@ -96,15 +96,6 @@ def finish(df: pd.DataFrame, subj: pd.DataFrame, studyid: str, columns: list[str
     return pd.DataFrame(clean, columns=columns, dtype=object)
 
 
-def renumber(df: pd.DataFrame) -> pd.DataFrame:
-    """Recompute RECORDPOSITION after rows were added (duplicates) so positions stay 1..n per folder."""
-    if "RECORDPOSITION" not in df.columns:
-        return df
-    df = df.copy()
-    df["RECORDPOSITION"] = (df.groupby(["SUBJID", "FOLDER"], sort=False).cumcount() + 1).astype(str).to_numpy()
-    return df
-
-
 def blank(n: int) -> np.ndarray:
     """An object array of empty strings (a field left empty on every row)."""
     out = np.empty(n, dtype=object)

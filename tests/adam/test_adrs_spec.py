@@ -9,7 +9,7 @@ from ruamel.yaml import YAML
 
 from adam.adrs import BUILDERS, RULES
 from studyforge import standards
-from studyforge.spec.models import CodelistFile, MethodFile
+from studyforge.spec.models import MethodFile
 from tests.adam.test_adrs_builder import SPEC_PATH, load_spec
 
 HERE = SPEC_PATH.parent
@@ -27,8 +27,10 @@ def methods():
 
 @pytest.fixture(scope="module")
 def codelists():
-    data = YAML(typ="safe").load((HERE / "codelists_adrs.yaml").read_text())
-    return {c.id: c for c in CodelistFile.model_validate(data).codelists}
+    """All codelists of the study spec: ADRS names shared ones (NY, DATEFL) besides its own file's."""
+    from studyforge.spec.loader import load_spec as load_study_spec
+
+    return load_study_spec(HERE.parent).codelists
 
 
 def _ig_label(name: str) -> tuple[str, str]:
@@ -90,7 +92,7 @@ def test_response_codelist_uses_cdisc_oncrsr_codes(codelists):
         else:
             assert t.nci == onc[t.value], t.value
     ny = ct[ct["Codelist Submission Value"] == "NY"].set_index("Term Submission Value")["Term Code"]
-    assert {t.value: t.nci for t in codelists["CL.NY"].terms} == {"Y": ny["Y"], "N": ny["N"]}
+    assert {t.value: t.nci for t in codelists["NY"].terms} == {"Y": ny["Y"], "N": ny["N"]}
 
 
 def test_value_level_avalc_covers_every_parameter_once(spec):

@@ -199,3 +199,17 @@ def test_many_bad_rows_are_summarized_not_dropped():
     found = [f for f in run_checks(_build(mutate)) if f.rule == "SF-DT-0001"]
     assert len(found) == emit.MAX_ROWS_PER_VARIABLE + 1
     assert found[-1].message.startswith(f"{2100 - emit.MAX_ROWS_PER_VARIABLE} more row(s)")
+
+
+def test_adam_req_variable_may_be_null_but_not_absent():
+    """ADaMIG 1.3 section 3.1: Req means the variable is included; a screen failure's ARM is null.
+    SDTMIG 3.4 4.1.5 Req means never null, so the same break in SDTM fires (see the AETERM case)."""
+    adam = adam_frames()
+    adam["ADSL"].loc[1, "ARM"] = ""
+    spec = make_spec(sdtm_frames(), adam_frames())
+    found = run_checks(PackageView.from_frames(sdtm_frames(), adam, spec=spec))
+    assert not [f for f in found if f.rule == "SF-SD-0010"]
+    adam["ADSL"] = adam["ADSL"].drop(columns="ARM")
+    found = run_checks(PackageView.from_frames(sdtm_frames(), adam, spec=spec))
+    hits = [(f.dataset, f.variable) for f in found if f.rule == "SF-SD-0010"]
+    assert hits == [("ADSL", "ARM")]

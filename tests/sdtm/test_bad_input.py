@@ -123,3 +123,14 @@ def test_command_writes_xpt_and_reports(tmp_path, project_root, strict):
     assert (out / "report" / "sdtm_findings.csv").exists()
     recon = pd.read_csv(out / "report" / "sdtm_reconciliation.csv")
     assert {"form", "records_in", "dataset", "records_out", "not_mapped", "reason"} <= set(recon.columns)
+
+
+def test_command_non_strict_reports_unwritable_dataset(tmp_path, project_root):
+    forms = base_forms()
+    forms["cmprior"].loc[0, "CMTRT"] = "Octréotide"
+    raw = write_forms(forms, tmp_path / "raw")
+    out = tmp_path / "out"
+    assert sdtm_command(raw, project_root / "specs" / "palace", out, strict=False) == 0
+    found = pd.read_csv(out / "report" / "sdtm_findings.csv", keep_default_na=False)
+    assert "SD1001" in set(found["rule"])                  # the value, with file/line/field
+    assert (out / "m5" / "datasets" / "palace" / "tabulations" / "sdtm" / "dm.xpt").exists()

@@ -257,4 +257,3 @@ def test_realistic_rates():
     assert 0.02 <= (weeks <= 26).sum() / n <= 0.2
     assert 0.02 <= rs.loc[rs["OVRLRESP"] == "PR", "SUBJID"].nunique() / n <= 0.2
     assert 1 <= f["selfinj"]["SUBJID"].nunique() <= 0.3 * n
-    assert isinstance(dt.date.today(), dt.date)
