@@ -11,25 +11,15 @@ from typing import Literal, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from adam.derive_common import num_col as number  # noqa: F401  (re-exported: the BDS helpers' name)
+from adam.derive_common import text_col
 from studyforge.dates import impute_date, parse_iso8601
 
 
 def text(df: pd.DataFrame, name: str, *, strip: bool = True) -> pd.Series:
     """A character column as str with '' for missing (stripped: XPT pads with blanks); absent -> all ''."""
-    if name not in df.columns:
-        return pd.Series("", index=df.index, dtype="str")
-    s = df[name]
-    if pd.api.types.is_numeric_dtype(s):
-        s = s.map(lambda v: "" if pd.isna(v) else (str(int(v)) if float(v).is_integer() else str(v)))
-    s = s.astype("str").fillna("")
+    s = text_col(df, name)
     return s.str.strip() if strip else s
-
-
-def number(df: pd.DataFrame, name: str) -> pd.Series:
-    """A numeric column as float64 (text converted; blanks and non-numbers become NaN)."""
-    if name not in df.columns:
-        return pd.Series(np.nan, index=df.index, dtype=float)
-    return pd.to_numeric(df[name], errors="coerce").astype(float)
 
 
 def aval_from_avalc(avalc: pd.Series, coding: Mapping[str, float]) -> pd.Series:

@@ -1,7 +1,6 @@
 """Small generic helpers the ADSL and ADTTE derivations share (column access, filters, shaping).
 
-Kept separate from adam/bds.py (owned by the ADRS engineer) so the two can land independently;
-anything here that proves generally useful can move there later.
+adam/bds.py builds on these (text, number); keep column access in one place.
 """
 
 from __future__ import annotations

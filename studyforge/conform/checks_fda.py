@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from studyforge import dates
-from studyforge.conform.define_schema import validate_define_schema
+from studyforge.define.xml import validate_define
 from studyforge.conform.emit import dataset_finding, text
 from studyforge.conform.package import PackageView
 from studyforge.conform.rules import register
@@ -71,7 +71,7 @@ def define_valid(view: PackageView) -> list[Finding]:
         if d is None:
             continue
         path = Path(view.root) / d.path if view.root else Path(d.path)
-        problems = validate_define_schema(path)
+        problems = validate_define(path)
         for p in problems[:200]:
             line = None
             if p.startswith("line "):
