@@ -15,7 +15,6 @@ Rules (stated in every report):
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from studyforge.datasets_io import read_dataset
 from studyforge.fileio import write_text_atomic
 
 ATTRIBUTES = ("type", "length", "label", "format")
@@ -362,39 +362,6 @@ def assert_datasets_equal(actual: pd.DataFrame, expected: pd.DataFrame, keys: Se
 
 
 # --- files ----------------------------------------------------------------------------------
-
-def read_dataset(path: Path | str) -> tuple[pd.DataFrame, Any]:
-    """Read .xpt, Dataset-JSON .json or .csv into (frame, metadata) for comparison."""
-    path = Path(path)
-    ext = path.suffix.lower()
-    if ext == ".xpt":
-        try:
-            from studyforge.xpt import read_xpt  # type: ignore[attr-defined]
-        except ImportError:
-            read_xpt = None
-        if read_xpt is not None:
-            res = read_xpt(path)
-            return res if isinstance(res, tuple) else (res, None)
-        import pyreadstat
-
-        return pyreadstat.read_xport(str(path))
-    if ext == ".json":
-        try:
-            from studyforge.datasetjson import read_dataset_json
-        except ImportError:  # pragma: no cover
-            return _read_json_minimal(path)
-        return read_dataset_json(path)
-    if ext == ".csv":
-        df = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-        return df, None
-    raise ValueError(f"{path}: unsupported file type {ext!r} (expected .xpt, .json or .csv)")
-
-
-def _read_json_minimal(path: Path) -> tuple[pd.DataFrame, Any]:  # pragma: no cover
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    names = [c["name"] for c in doc["columns"]]
-    return pd.DataFrame(doc.get("rows") or [], columns=names), {k: v for k, v in doc.items() if k != "rows"}
-
 
 def compare_command(base_path: Path, compare_path: Path, *, keys: list[str], tolerance: float = 0.0,
                     report: Path | None = None) -> int:

@@ -13,6 +13,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from studyforge.datasets_io import normalize
+
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Spec
 
@@ -135,17 +137,8 @@ class PackageView:
         ds: dict[str, DatasetView] = {}
         for std, frames in (("SDTM", sdtm or {}), ("ADaM", adam or {})):
             for name, df in frames.items():
-                ds[name] = DatasetView(name, std, _normalize(df), labels.get(name, ""), file=f"{name.lower()}.xpt")
+                ds[name] = DatasetView(name, std, normalize(df), labels.get(name, ""), file=f"{name.lower()}.xpt")
         return cls(datasets=ds, spec=spec)
-
-
-def _normalize(df: pd.DataFrame) -> pd.DataFrame:
-    """Character missing values become "" (SAS has no null text); numerics stay float with NaN."""
-    out = df.copy()
-    for c in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[c]) and not pd.api.types.is_bool_dtype(out[c]):
-            out[c] = out[c].astype("str").where(out[c].notna(), "").astype("str")
-    return out
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -209,7 +202,7 @@ def load_package(package_dir: Path | str, spec: Spec | None = None) -> PackageVi
                 view.layout_problems.append(Finding(
                     Severity.ERROR, "SF-PK-0003", f"file name must be the lower-case dataset name "
                     f"({name.lower()}.xpt) (FDA TCG section 4.1.1.1)", dataset=name, file=shown, value=path.name))
-            view.datasets[name] = DatasetView(name, std, _normalize(df), label, vars_, shown)  # type: ignore[arg-type]
+            view.datasets[name] = DatasetView(name, std, normalize(df), label, vars_, shown)  # type: ignore[arg-type]
         define = folder / "define.xml"
         view.defines[std] = parse_define(define, str(rel / "define.xml")) if define.is_file() else None
     return view

@@ -236,7 +236,8 @@ def write_package(root: Path, sdtm: dict[str, pd.DataFrame], adam: dict[str, pd.
 def memory_view(sdtm: dict[str, pd.DataFrame], adam: dict[str, pd.DataFrame], spec: Spec | None,
                 labels_from: Spec | None = None):
     """A PackageView of frames as write_package + load_package would give (labels/formats from the spec)."""
-    from studyforge.conform.package import DatasetView, PackageView, VarMeta, _normalize
+    from studyforge.conform.package import DatasetView, PackageView, VarMeta
+    from studyforge.datasets_io import normalize as _normalize
 
     meta_spec = labels_from or spec
     view = PackageView(spec=spec)
