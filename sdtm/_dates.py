@@ -19,12 +19,14 @@ def _text(s: pd.Series) -> pd.Series:
 
 def edc_date_to_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """EDC text ('24 MAY 2021', 'UN MAY 2021', 'UNK UNK 2021', '') -> (ISO text, error mask)."""
-    def pair(u: pd.Series) -> pd.Series:
-        iso, err = _shared.edc_date_to_iso(u)
-        return pd.Series(np.where(err.to_numpy(dtype=bool), "1", "0"), dtype=object) + iso.astype(str).to_numpy()
-
-    both = umap(_text(text), pair)
-    return both.str.slice(1).astype(str), (both.str.slice(0, 1) == "1").astype(bool)
+    codes, uniques = pd.factorize(_text(text).to_numpy(dtype=object))
+    if len(uniques) == 0:
+        return pd.Series([], index=text.index, dtype=str), pd.Series([], index=text.index, dtype=bool)
+    iso, err = _shared.edc_date_to_iso(pd.Series(uniques, dtype=object))
+    iso_arr = iso.astype(str).to_numpy(dtype=object)
+    err_arr = err.to_numpy(dtype=bool)
+    return (pd.Series(iso_arr[codes], index=text.index, dtype=str),
+            pd.Series(err_arr[codes], index=text.index, dtype=bool))
 
 
 def is_valid_iso8601(values: pd.Series) -> pd.Series:

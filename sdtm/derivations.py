@@ -55,6 +55,14 @@ def _days(dtc: pd.Series) -> np.ndarray:
     return _dates.sas_days(dtc)
 
 
+def _cached(ctx: Context, key: tuple, fn):
+    """Per-dataset memo: the same --DTC feeds --DY, EPOCH and --LOBXFL; VISITNUM and VISIT share work."""
+    full = (ctx.ds.name, len(ctx.result), *key)
+    if full not in ctx.cache:
+        ctx.cache[full] = fn()
+    return ctx.cache[full]
+
+
 def _minutes(dtc: pd.Series) -> np.ndarray:
     """Minutes after midnight when the ISO value has hh:mm, else NaN."""
     def mins(u: pd.Series) -> pd.Series:
@@ -81,7 +89,7 @@ def epoch(ctx: Context, var: Variable, p: EpochParams) -> pd.Series:
     s["k"] = s.groupby("USUBJID").cumcount()
     s["last"] = s.groupby("USUBJID")["k"].transform("max") == s["k"]
     dtc = ctx.var(p.dtc).astype(str)
-    d, dm = _days(dtc), _minutes(dtc)
+    d, dm = _cached(ctx, ("days", p.dtc), lambda: _days(dtc)), _cached(ctx, ("mins", p.dtc), lambda: _minutes(dtc))
     kmax = int(s["k"].max()) + 1
     subj_codes, subjects = pd.factorize(s["USUBJID"], sort=True)
     # per subject and element position k: bounds as (subjects x kmax) arrays
@@ -151,12 +159,17 @@ def _unscheduled_table(ctx: Context, field: str, sched: dict[str, float], prefix
 
 def visit(ctx: Context, var: Variable, p: VisitParams) -> pd.Series:
     """VISITNUM/VISIT from the TV schedule; unscheduled visits per SDTMIG: previous VISITNUM + .01 ..."""
+    num, label = _cached(ctx, ("visit", p.field), lambda: _visit_both(ctx, var, p))
+    return num.astype(float) if p.output == "visitnum" else label
+
+
+def _visit_both(ctx: Context, var: Variable, p: VisitParams) -> tuple[pd.Series, pd.Series]:
     prefix = "UNSCHEDULED"
     tv = visit_schedule(ctx)
     sched = {str(v).upper(): float(n) for n, v in zip(tv["VISITNUM"], tv["VISIT"])}
     folder = norm_key(ctx.field(p.field, var))
     num = folder.map(sched)
-    uns = folder.str.startswith(prefix)
+    uns = umap(folder, lambda u: u.astype(str).str.startswith(prefix)).astype(bool)
     if uns.any():
         tab = _unscheduled_table(ctx, p.field, sched, prefix)
         key = pd.DataFrame({"SUBJID": ctx.field("SUBJID").to_numpy(), "FOLDER": folder.to_numpy()})
@@ -170,13 +183,11 @@ def visit(ctx: Context, var: Variable, p: VisitParams) -> pd.Series:
     if unknown.any():
         ctx.row_findings(unknown, Severity.ERROR, "SD0501", "EDC folder is not a visit of the TV schedule",
                          var.name, p.field, folder)
-    if p.output == "visitnum":
-        return num.astype(float)
     label = folder.where(num.notna(), "")
     if uns.any():
         label[uns] = umap(num[uns], lambda u: u.map(lambda v: "" if v == "" or pd.isna(v)
                                                      else f"UNSCHEDULED {float(v):.2f}"))
-    return label.astype(str)
+    return num.astype(float), label.astype(str)
 
 
 def lobxfl(ctx: Context, var: Variable, p: LobxflParams) -> pd.Series:

@@ -21,6 +21,7 @@ from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Spec
 
 Frames = dict[str, pd.DataFrame]
+TIMING_FILES = ("report/index.html", "report/build.json")  # the only files that differ between identical builds
 
 
 @dataclass
@@ -183,7 +184,7 @@ def build(opts: BuildOptions, stages: Stages, console: Console | None = None) ->
 
         findings = relocate(findings, staging, opts.out_dir)
         summary = BuildSummary(study=spec.study.id, findings=findings, timings=timer.timings,
-                               reconciliation=_recon_frame(recon))
+                               reconciliation=_recon_frame(recon, staging))
         for name, (df, purpose) in sorted(written.items(), key=lambda kv: (kv[1][1] != "Tabulation", kv[0])):
             key = "sdtm" if purpose == "Tabulation" else "adam"
             rel = (paths[key] / f"{name.lower()}.xpt").relative_to(staging).as_posix()
@@ -191,7 +192,7 @@ def build(opts: BuildOptions, stages: Stages, console: Console | None = None) ->
         if opts.strict and error_findings(findings):
             return _refuse(staging, opts, findings, timer, console)
         write_build_report(summary, paths["report"])
-        write_manifest(staging)
+        write_manifest(staging, unlisted=TIMING_FILES)
         promote(staging, opts.out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -215,10 +216,13 @@ def _write_xpt_all(frames: Frames, spec: Spec, folder: Path, writer, findings: l
     return out
 
 
-def _recon_frame(recon) -> pd.DataFrame:
+def _recon_frame(recon, staging: Path) -> pd.DataFrame:
     from studyforge.report import RECON_COLUMNS
 
     df = recon.to_report_frame() if hasattr(recon, "to_report_frame") else pd.DataFrame(recon)
+    if "file" in df.columns:
+        prefix = str(staging.resolve()) + "/"
+        df["file"] = df["file"].astype(str).str.removeprefix(prefix)
     return df.reindex(columns=[c for c in RECON_COLUMNS if c in df.columns] + [c for c in df.columns if c not in RECON_COLUMNS])
 
 

@@ -44,11 +44,17 @@ def manifest_entries(package_dir: Path | str, *, exclude: tuple[str, ...] = (MAN
     return out
 
 
-def write_manifest(package_dir: Path | str) -> Path:
-    """Write PACKAGE_DIR/manifest.json (excluding itself) and return its path."""
+def write_manifest(package_dir: Path | str, *, unlisted: tuple[str, ...] = ()) -> Path:
+    """Write PACKAGE_DIR/manifest.json (excluding itself) and return its path.
+
+    `unlisted`: relative paths deliberately left out (files that carry wall-clock timings and so
+    differ between otherwise identical builds); they are named in the manifest so nothing is hidden.
+    """
     root = Path(package_dir)
-    entries = manifest_entries(root)
+    entries = manifest_entries(root, exclude=(MANIFEST_NAME, *unlisted))
     doc = {"manifest_version": 1, "algorithm": "sha256", "files": entries}
+    if unlisted:
+        doc["unlisted"] = sorted(unlisted)
     path = root / MANIFEST_NAME
     write_bytes_atomic(path, (json.dumps(doc, indent=1, ensure_ascii=True) + "\n").encode("ascii"))
     return path
@@ -59,7 +65,7 @@ def verify_manifest(package_dir: Path | str) -> list[str]:
     root = Path(package_dir)
     doc = json.loads((root / MANIFEST_NAME).read_text(encoding="ascii"))
     listed = {e["path"]: e for e in doc["files"]}
-    actual = {e["path"]: e for e in manifest_entries(root)}
+    actual = {e["path"]: e for e in manifest_entries(root, exclude=(MANIFEST_NAME, *doc.get("unlisted", ())))}
     problems = [f"missing: {p}" for p in sorted(listed.keys() - actual.keys())]
     problems += [f"not in manifest: {p}" for p in sorted(actual.keys() - listed.keys())]
     problems += [f"changed: {p} (sha256 {listed[p]['sha256'][:12]}... -> {actual[p]['sha256'][:12]}...)"

@@ -53,3 +53,21 @@ def test_changed_file_changes_hash(tmp_path):
     after = {e["path"]: e["sha256"] for e in json.loads(write_manifest(root).read_text())["files"]}
     assert after["m5/sdtm/dm.xpt"] != before["m5/sdtm/dm.xpt"]
     assert after["m5/sdtm/define.xml"] == before["m5/sdtm/define.xml"]
+
+
+def test_unlisted_files_are_named_and_ignored_by_verify(tmp_path):
+    import json
+
+    from studyforge.manifest import verify_manifest, write_manifest
+
+    (tmp_path / "report").mkdir()
+    (tmp_path / "dm.xpt").write_bytes(b"x" * 80)
+    (tmp_path / "report" / "index.html").write_text("built in 1.2 s")
+    doc = json.loads(write_manifest(tmp_path, unlisted=("report/index.html",)).read_text())
+    assert [e["path"] for e in doc["files"]] == ["dm.xpt"]
+    assert doc["unlisted"] == ["report/index.html"]
+    (tmp_path / "report" / "index.html").write_text("built in 3.4 s")   # timings change: still verified
+    assert verify_manifest(tmp_path) == []
+    (tmp_path / "dm.xpt").write_bytes(b"y" * 80)
+    assert verify_manifest(tmp_path) == ["changed: dm.xpt (sha256 " + doc["files"][0]["sha256"][:12] + "... -> "
+                                         + __import__("hashlib").sha256(b"y" * 80).hexdigest()[:12] + "...)"]

@@ -14,7 +14,7 @@ from ..vocabulary import norm_key
 
 def build_ts(ctx: Context, p: TrialSummaryParams) -> pd.DataFrame:
     """Static TS rows from the spec plus SSTDTC = earliest informed consent in DM (FDA TCG: SSTDTC
-    is required; its absence is a technical rejection)."""
+    is required; its absence is a technical rejection) and ACTSUB = subjects dosed (DM ACTARMCD)."""
     rows = [dict(r) for r in p.rows if r.get("TSPARMCD") != "SSTDTC"]
     ds_name, var = p.sstdtc_from.split(".")
     src = ctx.out.get(ds_name)
@@ -25,6 +25,11 @@ def build_ts(ctx: Context, p: TrialSummaryParams) -> pd.DataFrame:
         rows.append({"TSPARMCD": "SSTDTC", "TSPARM": "Study Start Date", "TSVAL": "", "TSVALNF": "UNK"})
         ctx.error("SD1201", "SSTDTC cannot be derived: no complete date in " + p.sstdtc_from, variable="TSVAL",
                   file=ctx.spec_file)
+    dm = ctx.out.get("DM")
+    if dm is not None and "ACTARMCD" in dm.columns:  # actual number of subjects: those dosed, from DM
+        for r in rows:
+            if r.get("TSPARMCD") == "ACTSUB":
+                r["TSVAL"] = str(int((dm["ACTARMCD"] != "").sum()))
     df = pd.DataFrame(rows).fillna("")
     df["TSSEQ"] = df.groupby("TSPARMCD").cumcount() + 1.0
     df["TSVAL"] = df["TSVAL"].astype(str)

@@ -773,6 +773,31 @@ def main(spec_dir: Path) -> None:
     _dump(yaml, spec_dir / "codelists.yaml", {"codelists": codelists()})
     _dump(yaml, spec_dir / "methods.yaml", {"methods": [methods[k] for k in sorted(methods)]})
     _dump(yaml, spec_dir / "comments.yaml", {"comments": COMMENTS})
+    _canonical(spec_dir)
+
+
+def _canonical(spec_dir: Path) -> None:
+    """Rewrite what was generated in the team's canonical spec form (`studyforge spec fmt`)."""
+    import contextlib
+    import io
+    import tempfile
+
+    from studyforge.spec.commands import fmt_command
+
+    import shutil
+
+    owned = ["study.yaml", "codelists.yaml", "methods.yaml", "comments.yaml", "sdtm"]  # not adam/
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in owned:
+            src = spec_dir / name
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, Path(tmp) / name)
+        with contextlib.redirect_stdout(io.StringIO()):
+            fmt_command(Path(tmp))
+        for name in owned:
+            src = Path(tmp) / name
+            files = sorted(src.glob("*.yaml")) if src.is_dir() else [src]
+            for f in files:
+                (spec_dir / f.relative_to(tmp)).write_text(f.read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def _dump(yaml: YAML, path: Path, data: dict) -> None:

@@ -323,6 +323,18 @@ def _ct_targets(view: PackageView, ds: DatasetView):
                 yield name, np.ones(len(ds.frame), dtype=bool), allowed, ext, f"CDISC CT {codes}"
 
 
+def _all_not_done(ds: DatasetView, name: str, vals) -> np.ndarray:
+    """SDTMIG 3.4 4.5.1.2: a whole group of tests not done is one record with --TESTCD "--ALL" (and
+    --TEST naming the group) and --STAT "NOT DONE"; those values are outside the test codelists by design."""
+    prefix = ds.prefix or ds.name
+    if name not in (f"{prefix}TESTCD", f"{prefix}TEST") or f"{prefix}STAT" not in ds.frame.columns:
+        return np.zeros(len(ds.frame), dtype=bool)
+    not_done = (text(ds.frame[f"{prefix}STAT"]) == "NOT DONE").to_numpy()
+    if name.endswith("TESTCD"):
+        return not_done & (vals == f"{prefix}ALL").to_numpy()
+    return not_done & (text(ds.frame[f"{prefix}TESTCD"]) == f"{prefix}ALL").to_numpy()
+
+
 def _ct_check(view: PackageView, rule, extensible: bool) -> list[Finding]:
     out: list[Finding] = []
     for ds in view.datasets.values():
@@ -330,7 +342,7 @@ def _ct_check(view: PackageView, rule, extensible: bool) -> list[Finding]:
             if ext != extensible:
                 continue
             vals = text(ds.frame[name])
-            bad = rows & (vals != "").to_numpy() & ~vals.isin(allowed).to_numpy()
+            bad = rows & (vals != "").to_numpy() & ~vals.isin(allowed).to_numpy() & ~_all_not_done(ds, name, vals)
             if not bad.any():
                 continue
             if extensible:  # one finding per new term, listing where it first occurs

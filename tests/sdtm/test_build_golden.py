@@ -135,3 +135,10 @@ def test_reconciliation_accounts_for_every_record(kit_build):
     frame = recon.to_report_frame()
     assert set(frame["form"]) == set(recon.records_in)
     assert recon.mapped[("lb", "LB")] == 6 and recon.mapped[("qlqc30", "QS")] == 30
+
+
+def test_trial_summary_has_sstdtc_and_actual_subjects(kit_build):
+    ts = kit_build[0]["TS"].set_index("TSPARMCD")
+    # SSTDTC = earliest informed consent (02 MAR 2021); ACTSUB = dosed subjects (101-001, 101-002)
+    assert ts.loc["SSTDTC", "TSVAL"] == "2021-03-02" and ts.loc["ACTSUB", "TSVAL"] == "2"
+    assert ts.loc["TPHASE", "TSVALCD"] == "C15602"

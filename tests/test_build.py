@@ -1,0 +1,96 @@
+"""`studyforge build` end to end on the default study: layout, determinism, validity, --strict."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from studyforge.build import TIMING_FILES
+from studyforge.cli import main
+from studyforge.define.xml import validate_define
+from studyforge.manifest import verify_manifest
+
+SDTM = "m5/datasets/palace/tabulations/sdtm"
+ADAM = "m5/datasets/palace/analysis/adam/datasets"
+
+
+def _build(project_root, out, *extra):
+    result = CliRunner().invoke(main, ["build", "--study", str(project_root / "specs" / "palace"),
+                                       "--out", str(out), *extra], catch_exceptions=False)
+    return result
+
+
+@pytest.fixture(scope="module")
+def two_builds(project_root, tmp_path_factory):
+    base = tmp_path_factory.mktemp("build")
+    for name in ("a", "b"):
+        res = _build(project_root, base / name / "palace")
+        assert res.exit_code == 0, res.output
+    return base / "a" / "palace", base / "b" / "palace"
+
+
+def test_package_layout(two_builds):
+    pkg, _ = two_builds
+    for rel in (f"{SDTM}/dm.xpt", f"{SDTM}/ts.xpt", f"{SDTM}/define.xml", f"{SDTM}/define.html",
+                f"{ADAM}/adsl.xpt", f"{ADAM}/adrs.xpt", f"{ADAM}/adtte.xpt", f"{ADAM}/define.xml",
+                "json/sdtm/dm.json", "json/adam/adsl.json", "report/index.html", "report/validation.html",
+                "report/reconciliation.csv", "manifest.json"):
+        assert (pkg / rel).is_file(), rel
+    names = [p.name for p in pkg.rglob("*") if p.is_file()]
+    assert all(n == n.lower() for n in names)          # DESIGN: file names in lower case
+
+
+def test_two_builds_are_byte_identical(two_builds):
+    a, b = two_builds
+    files_a = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
+    files_b = sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
+    assert files_a == files_b
+    differ = [f for f in files_a if (a / f).read_bytes() != (b / f).read_bytes()]
+    assert set(differ) <= set(TIMING_FILES), differ   # only the wall-clock timing pages may differ
+    assert (a / "manifest.json").read_bytes() == (b / "manifest.json").read_bytes()
+
+
+def test_manifest_verifies_and_define_is_schema_valid(two_builds):
+    pkg, _ = two_builds
+    assert verify_manifest(pkg) == []
+    assert validate_define(pkg / SDTM / "define.xml") == []
+    assert validate_define(pkg / ADAM / "define.xml") == []
+
+
+def test_clean_default_build_has_no_errors(two_builds):
+    pkg, _ = two_builds
+    counts = json.loads((pkg / "report" / "build.json").read_text())["counts"]
+    errors = [line for line in (pkg / "report" / "findings.csv").read_text().splitlines() if line.startswith("ERROR")]
+    assert counts["ERROR"] == 0, "\n".join(errors[:20])
+
+
+def test_reconciliation_accounts_for_every_raw_record(two_builds):
+    import pandas as pd
+
+    pkg, _ = two_builds
+    recon = pd.read_csv(pkg / "report" / "reconciliation.csv", keep_default_na=False)
+    manifest = json.loads((pkg / "raw" / "manifest.json").read_text())
+    raw_rows = {f["form"] if "form" in f else name: f["rows"] for name, f in _forms(manifest)}
+    per_form = recon.groupby("form")["records_in"].max().to_dict()
+    assert per_form == raw_rows
+
+
+def _forms(manifest):
+    forms = manifest["forms"]
+    return forms.items() if isinstance(forms, dict) else ((f["form"], f) for f in forms)
+
+
+def test_strict_refuses_and_writes_nothing(project_root, tmp_path):
+    raw = tmp_path / "raw"
+    from sdtm.simulate.command import simulate_command
+
+    assert simulate_command(project_root / "specs" / "palace", subjects=8, seed=7, out_dir=raw,
+                            overrides=("messiness.impossible_dates=true", "messiness.impossible_dates_rate=0.5")) == 0
+    out = tmp_path / "pkg"
+    res = _build(project_root, out, "--raw", str(raw), "--strict")
+    assert res.exit_code == 1
+    assert "--strict" in res.output
+    assert not out.exists()
+    assert not any(p.name.endswith(".staging") for p in tmp_path.iterdir())
