@@ -144,7 +144,7 @@ def _unscheduled_table(ctx: Context, field: str, sched: dict[str, float], prefix
     else:
         f = sv.frame
         iso, _ = _dates.edc_date_to_iso(f["VISDAT"])
-        t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "FOLDER": norm_key(f[field]), "d": _days(iso)})
+        t = pd.DataFrame({"SUBJID": f["SUBJID"], "FOLDER": norm_key(f[field]), "d": _days(iso)})
         t["sched"] = t["FOLDER"].map(sched)
         t = t.sort_values(["SUBJID", "d"], kind="mergesort", na_position="last")
         t["prev"] = t.groupby("SUBJID")["sched"].ffill()
@@ -197,7 +197,7 @@ def lobxfl(ctx: Context, var: Variable, p: LobxflParams) -> pd.Series:
     res = ctx.result
     dtc = ctx.var(p.dtc).astype(str)
     ref = _dm_ref(ctx, "RFXSTDTC")
-    has = ctx.var(p.result).astype(str).str.strip() != ""
+    has = ctx.var(p.result).astype(str) != ""
     d = _days(dtc)
     r = _days(ref)
     both_time = dtc.str.len().ge(16) & ref.str.len().ge(16)
@@ -246,19 +246,19 @@ def subject_date(ctx: Context, var: Variable, p: SubjectDateParams) -> pd.Series
         keep = norm_key(f.get(p.where_field, pd.Series("", index=f.index))).isin(
             [v.upper() for v in p.where_in])
     if p.text:
-        t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "iso": f[p.date].str.strip()})[keep]
+        t = pd.DataFrame({"SUBJID": f["SUBJID"], "iso": f[p.date]})[keep]
         ctx.recon.add_used(p.form, f"{ctx.ds.name}.{var.name}", len(t))
         return subj.map(t.groupby("SUBJID")["iso"].agg(p.agg)).astype(object).fillna("").astype(str)
     if p.format == "edc":
         iso, err = ctx.form_iso(p.form, p.date)
     else:
-        iso = f[p.date].str.strip()
+        iso = f[p.date]
         err = ~_dates.is_valid_iso8601(iso)
     if p.time and p.time in f.columns:
-        t = f[p.time].str.strip()
+        t = f[p.time]
         okt = t.str.match(r"^\d{2}:\d{2}$")
         iso = iso.where(~(okt & (iso.str.len() == 10)), iso + "T" + t)
-    t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "iso": iso})[keep & ~err & (iso != "")]
+    t = pd.DataFrame({"SUBJID": f["SUBJID"], "iso": iso})[keep & ~err & (iso != "")]
     ctx.recon.add_used(p.form, f"{ctx.ds.name}.{var.name}", len(t))
     agg = t.groupby("SUBJID")["iso"].agg(p.agg)
     return subj.map(agg).astype(object).fillna("").astype(str)
@@ -297,9 +297,9 @@ def arm(ctx: Context, var: Variable, p: ArmParams) -> pd.Series:
     failures (rows in the eligibility form and never treated) get ARMNRS 'SCREEN FAILURE'."""
     subj = ctx.field("SUBJID")
     ex = ctx.form(p.treated_form)
-    treated = subj.isin(set(ex.frame["SUBJID"].str.strip())) if ex is not None else pd.Series(False, index=subj.index)
+    treated = subj.isin(set(ex.frame["SUBJID"])) if ex is not None else pd.Series(False, index=subj.index)
     sf_form = ctx.form(p.screen_fail_form) if p.screen_fail_form else None
-    sf = subj.isin(set(sf_form.frame["SUBJID"].str.strip())) if sf_form is not None else pd.Series(False, index=subj.index)
+    sf = subj.isin(set(sf_form.frame["SUBJID"])) if sf_form is not None else pd.Series(False, index=subj.index)
     sf = sf & ~treated
     if p.output in ("ARMCD", "ARM"):
         val = p.armcd if p.output == "ARMCD" else p.arm

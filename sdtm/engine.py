@@ -127,7 +127,7 @@ def build_transpose(ctx: Context, params) -> pd.DataFrame:
         nd = f[stat == "NOT DONE"].copy()
         long = long[~np.repeat((stat == "NOT DONE").to_numpy(), k)]
         nd = nd[keep_cols]
-        long = long[long["__resp"].str.strip() != ""] if ins.stat else long
+        long = long[long["__resp"] != ""] if ins.stat else long
         if not nd.empty:
             nd["__item"], nd["__resp"], nd["__testcd"] = "", "", "QSALL"
             nd["__cat"], nd["__date"], nd["__order"] = ins.cat, nd[ins.date] if ins.date in nd.columns else "", -1
@@ -207,7 +207,7 @@ def build_supp(ctx: Context, supp: Dataset) -> pd.DataFrame:
         qv = Variable(name=q.qnam, label=q.qlabel, type="Char", origin={"type": "Collected"},
                       codelist=q.derivation.get("params", {}).get("codelist"))
         vals = apply_variable(ctx, qv, Derivation.model_validate(q.derivation)).fillna("").astype(str)
-        keep = vals.str.strip() != ""
+        keep = vals != ""
         frames.append(pd.DataFrame({"USUBJID": res["USUBJID"][keep], "IDVARVAL": idvals[keep], "QNAM": q.qnam,
                                     "QLABEL": q.qlabel, "QVAL": vals[keep], "QORIG": q.qorig, "QEVAL": q.qeval,
                                     "__row": np.flatnonzero(keep.to_numpy())}))

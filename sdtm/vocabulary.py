@@ -62,13 +62,13 @@ def map_to_codelist(ctx: Context, var: Variable, raw: pd.Series, codelist_id: st
         return raw
     cl = ctx.spec.codelists[codelist_id]
     mapped = norm_key(raw).map(codelist_lookup(cl))
-    miss = mapped.isna() & (raw.str.strip() != "")
+    miss = mapped.isna() & (raw != "")
     if miss.any():
         sev = Severity.WARNING if cl.extensible else Severity.ERROR
         ctx.row_findings(miss, sev, "SD0202" if not cl.extensible else "SD0203",
                          f"value not in {'extensible' if cl.extensible else 'non-extensible'} codelist {cl.id}"
                          + ("; kept as collected" if cl.extensible else ""), var.name, field, raw)
-    return mapped.fillna(raw.str.strip()).astype(str)
+    return mapped.fillna(raw).astype(str)
 
 
 def ct_map(ctx: Context, var: Variable, p: CtMapParams) -> pd.Series:
@@ -106,7 +106,7 @@ def iso_from_raw(ctx: Context, var: Variable, date_field: str, time_field: str |
     if fmt == "edc":
         iso, err = _dates.edc_date_to_iso(raw)
     else:
-        iso = raw.str.strip()
+        iso = raw
         err = ~_dates.is_valid_iso8601(iso)
         iso = iso.where(~err, "")
     if err.any():
@@ -140,7 +140,7 @@ def condition(ctx: Context, var: Variable, p: ConditionParams) -> pd.Series:
     out = pd.Series(np.where(p.otherwise_source, src, p.default), index=src.index, dtype=object) \
         if p.otherwise_source else pd.Series(p.default, index=src.index, dtype=object)
     if p.nonempty is not None:
-        out = out.where(src.str.strip() == "", p.nonempty)
+        out = out.where(src == "", p.nonempty)
     for case in reversed(p.cases):
         keys = {_SLASH.sub("/", _WS.sub(" ", v.strip().upper())) for v in case.in_}
         out = out.where(~key.isin(keys), case.value)

@@ -94,3 +94,27 @@ def test_strict_refuses_and_writes_nothing(project_root, tmp_path):
     assert "--strict" in res.output
     assert not out.exists()
     assert not any(p.name.endswith(".staging") for p in tmp_path.iterdir())
+
+
+def test_dataset_json_equals_xpt_for_every_dataset(two_builds):
+    """Issue 6: every Dataset-JSON file reads back to the content of its XPT (pyreadstat reads the XPT)."""
+    import pyreadstat
+
+    from studyforge.compare import compare_datasets
+    from studyforge.datasets_io import normalize
+    from studyforge.datasetjson import read_dataset_json
+
+    pkg, _ = two_builds
+    pairs = [(x, pkg / "json" / "sdtm" / f"{x.stem}.json") for x in sorted((pkg / SDTM).glob("*.xpt"))]
+    pairs += [(x, pkg / "json" / "adam" / f"{x.stem}.json") for x in sorted((pkg / ADAM).glob("*.xpt"))]
+    assert len(pairs) >= 20
+    for xpt, js in pairs:
+        x, _ = pyreadstat.read_xport(str(xpt), disable_datetime_conversion=True)
+        j, meta = read_dataset_json(js)
+        x, j = normalize(x), normalize(j)
+        assert list(j.columns) == list(x.columns), xpt.name
+        x["_ROW"] = range(len(x))
+        j["_ROW"] = range(len(j))
+        res = compare_datasets(x, j, keys=["_ROW"], tolerance=1e-12)
+        assert res.equal, f"{xpt.name}:\n{res.report()}"
+        assert meta["records"] == len(x)

@@ -34,7 +34,7 @@ def _form(ctx: Context, form: str | None, keys: list[str]) -> pd.DataFrame | Non
 
 
 def _col(f: pd.DataFrame, name: str) -> pd.Series:
-    return f[name].astype(str).str.strip() if name in f.columns else pd.Series("", index=f.index, dtype=str)
+    return f[name] if name in f.columns else pd.Series("", index=f.index, dtype=str)
 
 
 def _frame(f: pd.DataFrame, **cols) -> pd.DataFrame:

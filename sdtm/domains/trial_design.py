@@ -56,7 +56,7 @@ def build_se(ctx: Context, p: SeParams) -> pd.DataFrame:
         f = rf.frame
         keep = norm_key(f[where_field]).isin(where_in) if where_field and where_field in f.columns else True
         iso, err = _dates.edc_date_to_iso(f[date])
-        t = pd.DataFrame({"SUBJID": f["SUBJID"].str.strip(), "d": iso})[keep & ~err & (iso.str.len() >= 10)]
+        t = pd.DataFrame({"SUBJID": f["SUBJID"], "d": iso})[keep & ~err & (iso.str.len() >= 10)]
         ctx.recon.add_used(form, "SE.SESTDTC", len(t))
         return subj.map(t.groupby("SUBJID")["d"].agg(agg)).fillna("")
 
