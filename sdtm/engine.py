@@ -14,6 +14,7 @@ from studyforge.spec.models import Dataset, Derivation, Variable
 
 from . import derivations as D
 from . import vocabulary as V
+from ._fast import umap
 from .context import FILE, FORM, LINE, Context
 from .registry import PHASE, FormsParams, SuppParams, parse_params
 
@@ -135,8 +136,10 @@ def build_transpose(ctx: Context, params) -> pd.DataFrame:
         parts.append(long)
     if not parts:
         return pd.DataFrame(columns=BOOKKEEPING + ["SUBJID"])
-    out = pd.concat(parts, ignore_index=True, sort=False).fillna("")
-    return out.sort_values([FORM, LINE, "__order"], kind="mergesort").reset_index(drop=True)
+    out = pd.concat(parts, ignore_index=True, sort=False)
+    order = np.lexsort((out["__order"].to_numpy(dtype=np.int64), out[LINE].to_numpy(dtype=np.int64),
+                        pd.factorize(out[FORM].to_numpy(dtype=object), sort=True)[0]))
+    return out.iloc[order].reset_index(drop=True)
 
 
 # -- variables -------------------------------------------------------------------------------
@@ -239,15 +242,27 @@ def build_supp(ctx: Context, supp: Dataset) -> pd.DataFrame:
 
 
 # -- shaping and checks ----------------------------------------------------------------------
+def _to_text(s: pd.Series) -> pd.Series:
+    if s.dtype == str and not s.isna().any():
+        return s
+    vals = s.to_numpy(dtype=object).copy()
+    vals[pd.isna(vals)] = ""
+    return pd.Series(vals, index=s.index, dtype=str)
+
+
+def _to_number(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype("float64")
+    # text numbers repeat (scores, visit numbers): parse each distinct value once
+    return umap(s, lambda u: pd.to_numeric(u, errors="coerce").astype("float64")).astype("float64")
+
+
 def shape(ds: Dataset, df: pd.DataFrame) -> pd.DataFrame:
     """Spec order and types: Num -> float64, Char -> str with '' for missing."""
     cols = {}
     for v in ds.variables:
         s = df[v.name] if v.name in df.columns else pd.Series(np.nan if v.type == "Num" else "", index=df.index)
-        if v.type == "Num":
-            cols[v.name] = pd.to_numeric(s, errors="coerce").astype("float64")
-        else:
-            cols[v.name] = s.fillna("").astype(str)
+        cols[v.name] = _to_number(s) if v.type == "Num" else _to_text(s)
     return pd.DataFrame(cols, index=df.index)
 
 

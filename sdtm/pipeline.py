@@ -9,6 +9,7 @@ from studyforge.spec.models import Dataset, Spec
 
 from . import engine as E
 from .context import FORM, LINE, Context, Reconciliation
+from .derivations import sort_codes
 from .domains import recist, trial_design
 from .readers import RawForm
 from .registry import parse_params
@@ -39,7 +40,9 @@ def _sort(ds: Dataset, df: pd.DataFrame) -> pd.DataFrame:
     seqvar = next((v.name for v in ds.variables if v.name.endswith("SEQ") and v.derivation
                    and v.derivation.rule == "seq"), None)
     keys = ["USUBJID", seqvar] if seqvar and "USUBJID" in df.columns else [k for k in ds.keys if k in df.columns]
-    return df.sort_values(keys, kind="mergesort").reset_index(drop=True) if keys else df.reset_index(drop=True)
+    if not keys or df.empty:
+        return df.reset_index(drop=True)
+    return df.iloc[sort_codes(df, keys)].reset_index(drop=True)
 
 
 def build_dataset(ctx: Context, ds: Dataset) -> dict[str, pd.DataFrame]:

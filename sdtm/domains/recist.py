@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from studyforge.findings import Severity
 
 from .._fast import umap
 from ..context import FILE, FORM, LINE, Context
@@ -166,7 +165,7 @@ def build_rs(ctx: Context, p: RecistParams) -> pd.DataFrame:
     if bic is not None:
         acc = _accepted_reader(ctx, p)
         reader = norm_key(_col(bic, "READER"))
-        chosen = _col(bic, "SUBJID").map(acc).fillna(p.default_accepted_reader)
+        chosen = _col(bic, "SUBJID").map(acc).astype(object).fillna(p.default_accepted_reader)  # no adjudication rows: float NaN
         flag = pd.Series(np.where(reader == chosen, "Y", "N"), index=bic.index)
         for testcd, _, fld in tests:
             parts.append(_frame(bic, SUBJID=_col(bic, "SUBJID"), FOLDER=_col(bic, "TIMEPOINT"),

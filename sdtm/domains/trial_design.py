@@ -3,7 +3,6 @@ disposition dates)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..context import FILE, FORM, LINE, Context
