@@ -8,13 +8,11 @@ import pandas as pd
 
 from studyforge import dates as _shared
 
-from ._fast import umap
+from ._fast import text_series, umap
 
 
 def _text(s: pd.Series) -> pd.Series:
-    if s.dtype == str and not s.isna().any():
-        return s
-    return s.astype(object).where(s.notna(), "").astype(str)
+    return text_series(s)
 
 
 def edc_date_to_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:

@@ -11,6 +11,7 @@ import pandas as pd
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Spec, Variable
 
+from ._fast import text_series
 from .readers import RawForm
 
 # working-frame bookkeeping columns (never written)
@@ -143,7 +144,7 @@ class Context:
         assert self.frame is not None
         if name in self.frame.columns:
             col = self.frame[name]
-            return col if col.dtype == str and not col.isna().any() else col.astype(object).where(col.notna(), "").astype(str)
+            return text_series(col)
         forms = sorted(set(self.frame[FORM])) if FORM in self.frame.columns and len(self.frame) else []
         self.error("SD0102", f"required column {name!r} missing in raw form(s) {', '.join(forms) or '?'}",
                    variable=var.name if var else "", field=name,

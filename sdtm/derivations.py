@@ -20,16 +20,21 @@ from .vocabulary import norm_key
 def usubjid(ctx: Context, var: Variable, p: UsubjidParams) -> pd.Series:
     """STUDYID-SUBJID: the study id from the spec, the subject id as collected (it carries the site)."""
     subj = ctx.field(p.subjid, var)
-    return (ctx.spec.study.id + p.sep + subj).where(subj != "", "").astype(str)
+    prefix = ctx.spec.study.id + p.sep
+    # once per subject, not per record
+    return umap(subj, lambda u: (prefix + u.astype(str)).where(u != "", "")).astype(str)
 
 
-def sort_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+def sort_codes(frame: pd.DataFrame, keys: list[str], known: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Row order by `keys` (text sorts as text, numbers as numbers, missing first), stable: each key
-    is factorized to sorted integer codes and the codes lexsorted (fast on millions of rows)."""
+    is factorized to sorted integer codes and the codes lexsorted (fast on millions of rows).
+    `known` gives such codes already computed for some keys (USUBJID, see subject_ranks)."""
     cols = []
     for k in keys:
         col = frame[k]
-        if pd.api.types.is_numeric_dtype(col):
+        if known and k in known:
+            cols.append(known[k])
+        elif pd.api.types.is_numeric_dtype(col):
             v = col.to_numpy(dtype=float)
             cols.append(np.where(np.isnan(v), -np.inf, v))
         else:
@@ -43,8 +48,9 @@ def seq(ctx: Context, var: Variable, p: SeqParams) -> pd.Series:
     res = ctx.result
     keys = ["USUBJID", *p.sort]
     frame = pd.DataFrame({k: (res[k] if k in res.columns else "") for k in keys}, index=res.index)
-    order = sort_codes(frame, keys)
-    subj = pd.factorize(frame["USUBJID"].to_numpy(dtype=object)[order])[0]
+    ranks = subject_ranks(ctx)
+    order = sort_codes(frame, keys, {"USUBJID": ranks})
+    subj = ranks[order]
     # position within each run of the same subject in sorted order
     starts = np.r_[0, np.flatnonzero(np.diff(subj)) + 1]
     run_start = np.repeat(starts, np.diff(np.r_[starts, len(subj)]))
@@ -53,18 +59,61 @@ def seq(ctx: Context, var: Variable, p: SeqParams) -> pd.Series:
     return pd.Series(out, index=res.index)
 
 
+def _subject_codes(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """USUBJID of the working rows as (codes, distinct values): per-subject lookups then touch
+    each subject once instead of hashing every record's text again."""
+    def build():
+        codes, uniq = pd.factorize(ctx.result["USUBJID"].to_numpy(dtype=object))
+        return codes, np.asarray(uniq, dtype=object)
+    return _cached(ctx, ("usubjid_codes",), build)
+
+
+def subject_ranks(ctx: Context) -> np.ndarray:
+    """USUBJID of the working rows as integer ranks in text order (missing = ''), i.e. the codes
+    sort_codes would make, from the cached subject codes instead of another pass over the text."""
+    def build():
+        codes, uniq = _subject_codes(ctx)
+        ext = np.append(uniq, np.array([""], dtype=object))
+        _, inv = np.unique(ext, return_inverse=True)
+        return inv.ravel()[np.where(codes >= 0, codes, len(uniq))].astype(np.int64)
+    return _cached(ctx, ("usubjid_ranks",), build)
+
+
+def _per_subject(ctx: Context, keys: pd.Series, values: np.ndarray, missing) -> np.ndarray:
+    """values (aligned to the unique subject ids `keys`) broadcast to the working rows; absent -> missing."""
+    codes, uniq = _subject_codes(ctx)
+    vals = np.asarray(values)
+    pos = pd.Index(keys.to_numpy(dtype=object)).get_indexer(uniq)
+    on_u = np.full(len(uniq) + 1, missing, dtype=object if vals.dtype == object else float)
+    ok = pos >= 0
+    on_u[:-1][ok] = vals[pos[ok]]
+    return on_u[codes]  # code -1 (no USUBJID) takes the last slot: missing
+
+
 def _dm_ref(ctx: Context, name: str) -> pd.Series:
     dm = ctx.out.get("DM")
     if dm is None or name not in dm.columns:
         return pd.Series("", index=ctx.result.index, dtype=str)
-    m = dict(zip(dm["USUBJID"], dm[name]))
-    return ctx.result["USUBJID"].map(m).fillna("").astype(str)
+    first = ~dm["USUBJID"].duplicated(keep="last")  # dict(zip()) semantics: the last value wins
+    out = _per_subject(ctx, dm["USUBJID"][first], dm[name][first].fillna("").astype(str).to_numpy(dtype=object), "")
+    return pd.Series(out, index=ctx.result.index, dtype=str)
+
+
+def _dm_ref_days(ctx: Context, name: str) -> np.ndarray:
+    """Days (SAS) of a DM reference date per working row; parsed once per subject."""
+    dm = ctx.out.get("DM")
+    if dm is None or name not in dm.columns:
+        return np.full(len(ctx.result), np.nan)
+    first = ~dm["USUBJID"].duplicated(keep="last")
+    days = _days(dm[name][first].fillna("").astype(str))
+    return _per_subject(ctx, dm["USUBJID"][first], days, np.nan).astype(float)
 
 
 def study_day(ctx: Context, var: Variable, p: StudyDayParams) -> pd.Series:
     """--DY = date - RFSTDTC (+1 on/after); only complete dates; the --DTC itself is never altered."""
-    dtc = ctx.var(p.dtc).astype(str)
-    return _dates.study_day(dtc, _dm_ref(ctx, "RFSTDTC")).astype("Float64").astype(float)
+    d, _, _ = _dtc_parts(ctx, p.dtc)
+    diff = d - _dm_ref_days(ctx, "RFSTDTC")
+    return pd.Series(np.where(diff >= 0, diff + 1, diff), index=ctx.result.index, dtype=float)
 
 
 def _days(dtc: pd.Series) -> np.ndarray:
@@ -77,6 +126,20 @@ def _cached(ctx: Context, key: tuple, fn):
     if full not in ctx.cache:
         ctx.cache[full] = fn()
     return ctx.cache[full]
+
+
+def _dtc_parts(ctx: Context, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(days, minutes, codes) of a --DTC variable per working row, parsed once per distinct value;
+    the codes let EPOCH work on distinct (subject, date) pairs."""
+    def build():
+        dtc = _dates._text(ctx.var(name).astype(str))  # missing -> '', so every code is >= 0
+        codes, uniq = pd.factorize(dtc.to_numpy(dtype=object))
+        u = pd.Series(np.asarray(uniq, dtype=object), dtype=str)
+        days_u, mins_u = _days(u), _minutes(u)
+        if len(codes) == 0:
+            return np.array([], dtype=float), np.array([], dtype=float), codes
+        return days_u[codes], mins_u[codes], codes
+    return _cached(ctx, ("dtc", name), build)
 
 
 def _minutes(dtc: pd.Series) -> np.ndarray:
@@ -104,8 +167,7 @@ def epoch(ctx: Context, var: Variable, p: EpochParams) -> pd.Series:
     s = s.sort_values(["USUBJID", "TAETORD"], kind="mergesort")
     s["k"] = s.groupby("USUBJID").cumcount()
     s["last"] = s.groupby("USUBJID")["k"].transform("max") == s["k"]
-    dtc = ctx.var(p.dtc).astype(str)
-    d, dm = _cached(ctx, ("days", p.dtc), lambda: _days(dtc)), _cached(ctx, ("mins", p.dtc), lambda: _minutes(dtc))
+    d, dm, dcodes = _dtc_parts(ctx, p.dtc)
     kmax = int(s["k"].max()) + 1
     subj_codes, subjects = pd.factorize(s["USUBJID"], sort=True)
     # per subject and element position k: bounds as (subjects x kmax) arrays
@@ -117,12 +179,25 @@ def epoch(ctx: Context, var: Variable, p: EpochParams) -> pd.Series:
         grid[c][subj_codes, kk] = s[c].to_numpy(dtype=float)
     ep[subj_codes, kk] = s["EPOCH"].to_numpy(dtype=object)
     last[subj_codes, kk] = s["last"].to_numpy()
-    row_subj = pd.Index(subjects).get_indexer(ctx.result["USUBJID"])
+    ucodes, usubj = _subject_codes(ctx)
+    row_subj = np.append(pd.Index(subjects).get_indexer(usubj), -1)[ucodes]
+    # EPOCH depends only on (subject, --DTC): decide each distinct pair once, then broadcast
+    pair = (row_subj.astype(np.int64) + 1) * (int(dcodes.max(initial=-1)) + 2) + dcodes
+    pcodes, puniq = pd.factorize(pair)
+    rep = np.empty(len(puniq), dtype=np.int64)
+    rep[pcodes[::-1]] = np.arange(len(pcodes) - 1, -1, -1)
+    out_u = _epoch_of(grid, ep, last, row_subj[rep], d[rep], dm[rep])
+    return pd.Series(out_u[pcodes] if len(pcodes) else out_u[:0], index=idx).astype(str)
+
+
+def _epoch_of(grid: dict, ep: np.ndarray, last: np.ndarray, row_subj: np.ndarray, d: np.ndarray,
+              dm: np.ndarray) -> np.ndarray:
+    """EPOCH per (subject position in the grid, day, minutes); see epoch() for the boundary rules."""
     has = row_subj >= 0
     rs = np.where(has, row_subj, 0)
-    out = np.full(len(idx), "", dtype=object)
+    out = np.full(len(rs), "", dtype=object)
     done = ~has | np.isnan(d)
-    for k in range(kmax):
+    for k in range(ep.shape[1]):
         st, stm, en, enm = (grid[c][rs, k] for c in ("st", "stm", "en", "enm"))
         timed_st = ~np.isnan(dm) & ~np.isnan(stm)
         timed_en = ~np.isnan(dm) & ~np.isnan(enm)
@@ -135,7 +210,7 @@ def epoch(ctx: Context, var: Variable, p: EpochParams) -> pd.Series:
         inside = ~done & ~np.isnan(st) & after_start & (before_end | (last[rs, k] & (d <= en)) | np.isnan(en))
         out[inside] = ep[rs, k][inside]
         done |= inside
-    return pd.Series(out, index=idx).astype(str)
+    return out
 
 
 def visit_schedule(ctx: Context) -> pd.DataFrame:
@@ -214,8 +289,8 @@ def lobxfl(ctx: Context, var: Variable, p: LobxflParams) -> pd.Series:
     dtc = ctx.var(p.dtc).astype(str)
     ref = _dm_ref(ctx, "RFXSTDTC")
     has = ctx.var(p.result).astype(str) != ""
-    d = _days(dtc)
-    r = _days(ref)
+    d, _, _ = _dtc_parts(ctx, p.dtc)
+    r = _dm_ref_days(ctx, "RFXSTDTC")
     both_time = dtc.str.len().ge(16) & ref.str.len().ge(16)
     before = np.where(both_time, dtc.str.slice(0, 16) <= ref.str.slice(0, 16), d <= r)
     cand = has & (~np.isnan(d)) & (~np.isnan(r)) & pd.Series(before, index=res.index)

@@ -14,7 +14,7 @@ from studyforge.spec.models import Dataset, Derivation, Variable
 
 from . import derivations as D
 from . import vocabulary as V
-from ._fast import umap
+from ._fast import TEXT, text_series, umap
 from .context import FILE, FORM, LINE, Context
 from .registry import PHASE, FormsParams, SuppParams, parse_params
 
@@ -114,32 +114,58 @@ def build_transpose(ctx: Context, params) -> pd.DataFrame:
         items = [c for c in ins.items if c in f.columns]
         keep_cols = [c for c in ("STUDYID", "SITEID", "SUBJID", "FOLDER", "RECORDPOSITION", ins.date, ins.stat,
                                  ins.reasnd, FORM, FILE, LINE) if c and c in f.columns]
-        stat = f[ins.stat].str.upper() if ins.stat and ins.stat in f.columns else pd.Series("", index=f.index)
-        n, k = len(f), len(items)
-        # wide -> long with numpy: each record repeated once per item, items in spec order
-        long = pd.DataFrame({c: np.repeat(f[c].to_numpy(), k) for c in keep_cols})
-        long["__item"] = np.tile(np.array(items, dtype=object), n)
-        long["__resp"] = f[items].to_numpy(dtype=object).ravel() if k else np.array([], dtype=object)
-        long["__testcd"] = np.tile(np.array([ins.items[c] for c in items], dtype=object), n)
-        long["__cat"] = ins.cat
-        long["__date"] = long[ins.date] if ins.date in long.columns else ""
-        long["__order"] = np.tile(np.arange(k), n)
-        # a questionnaire marked NOT DONE: one record per instrument (QSTESTCD QSALL) per SDTMIG
-        nd = f[stat == "NOT DONE"].copy()
-        long = long[~np.repeat((stat == "NOT DONE").to_numpy(), k)]
-        nd = nd[keep_cols]
-        long = long[long["__resp"] != ""] if ins.stat else long
-        if not nd.empty:
-            nd["__item"], nd["__resp"], nd["__testcd"] = "", "", "QSALL"
-            nd["__cat"], nd["__date"], nd["__order"] = ins.cat, nd[ins.date] if ins.date in nd.columns else "", -1
-            long = pd.concat([long, nd], ignore_index=True, sort=False)
-        parts.append(long)
+        parts.append(_long_records(f, ins, items, keep_cols))
     if not parts:
         return pd.DataFrame(columns=BOOKKEEPING + ["SUBJID"])
-    out = pd.concat(parts, ignore_index=True, sort=False)
+    forms = [ins.form for ins in params.instruments if ins.form in ctx.raw][:len(parts)]
+    columns = list(dict.fromkeys(c for p in parts for c in p.columns))  # union, in spec order
+    if len(set(forms)) == len(parts) == len(forms):
+        # one instrument per form and each part already in raw line order: order parts by form
+        parts = [p for _, p in sorted(zip(forms, parts), key=lambda fp: fp[0])]
+    out = pd.concat(parts, ignore_index=True, sort=False)[columns] if len(parts) > 1 else parts[0]
     order = np.lexsort((out["__order"].to_numpy(dtype=np.int64), out[LINE].to_numpy(dtype=np.int64),
                         pd.factorize(out[FORM].to_numpy(dtype=object), sort=True)[0]))
+    if np.array_equal(order, np.arange(len(order))):  # already in order (one instrument): no copy
+        return out.reset_index(drop=True)
     return out.iloc[order].reset_index(drop=True)
+
+
+def _long_records(f: pd.DataFrame, ins, items: list[str], keep_cols: list[str]) -> pd.DataFrame:
+    """One instrument wide -> long on numpy arrays: each record once per item (items in spec order),
+    empty responses dropped when the form has a status field; a NOT DONE record becomes one QSALL
+    record (SDTMIG). Rows come out by raw line, then item order (QSALL first), built in one go."""
+    stat = f[ins.stat].str.upper() if ins.stat and ins.stat in f.columns else pd.Series("", index=f.index)
+    n, k = len(f), len(items)
+    not_done = (stat == "NOT DONE").to_numpy(dtype=bool)
+    resp = f[items].to_numpy(dtype=object).ravel() if k else np.array([], dtype=object)
+    keep = ~np.repeat(not_done, k)
+    if ins.stat:
+        keep &= resp != ""
+    # row r of the long table comes from record r // k (item r % k); NOT DONE records add one row each
+    rec = np.concatenate([np.flatnonzero(keep) // max(k, 1), np.flatnonzero(not_done)])
+    item = np.concatenate([np.flatnonzero(keep) % max(k, 1), np.full(int(not_done.sum()), -1)])
+    is_nd = item < 0
+    order = np.lexsort((item, rec))  # by record (= raw line order), QSALL (-1) before items
+    rec, item, is_nd = rec[order], item[order], is_nd[order]
+    pick = np.where(is_nd, k, item)  # position in [*items, <QSALL/blank>]
+    cols = {c: _take(f[c], rec) for c in keep_cols}
+    cols["__item"] = _text_array([*items, ""]).take(pick)
+    cols["__resp"] = _text_array(np.append(resp[rec[~is_nd] * k + item[~is_nd]], "")).take(
+        np.where(is_nd, (~is_nd).sum(), np.cumsum(~is_nd) - 1))
+    cols["__testcd"] = _text_array([*(ins.items[c] for c in items), "QSALL"]).take(pick)
+    cols["__cat"] = _text_array([ins.cat]).take(np.zeros(len(rec), dtype=np.int64))
+    cols["__date"] = cols[ins.date] if ins.date in cols else _text_array([""]).take(np.zeros(len(rec), dtype=np.int64))
+    cols["__order"] = np.where(is_nd, -1, item).astype(np.int64)
+    return pd.DataFrame(cols)
+
+
+def _text_array(values) -> pd.api.extensions.ExtensionArray:
+    return pd.array(np.asarray(values, dtype=object), dtype=str)
+
+
+def _take(col: pd.Series, rows: np.ndarray):
+    """Rows of a raw column, keeping its dtype (a take on text needs no re-validation)."""
+    return col.array.take(rows) if col.dtype == TEXT else col.to_numpy()[rows]
 
 
 # -- variables -------------------------------------------------------------------------------
@@ -243,11 +269,7 @@ def build_supp(ctx: Context, supp: Dataset) -> pd.DataFrame:
 
 # -- shaping and checks ----------------------------------------------------------------------
 def _to_text(s: pd.Series) -> pd.Series:
-    if s.dtype == str and not s.isna().any():
-        return s
-    vals = s.to_numpy(dtype=object).copy()
-    vals[pd.isna(vals)] = ""
-    return pd.Series(vals, index=s.index, dtype=str)
+    return text_series(s)
 
 
 def _to_number(s: pd.Series) -> pd.Series:

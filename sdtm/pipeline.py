@@ -9,7 +9,7 @@ from studyforge.spec.models import Dataset, Spec
 
 from . import engine as E
 from .context import FORM, LINE, Context, Reconciliation
-from .derivations import sort_codes
+from .derivations import sort_codes, subject_ranks
 from .domains import recist, trial_design
 from .readers import RawForm
 from .registry import parse_params
@@ -36,13 +36,16 @@ def supp_for(spec: Spec, parent: str) -> Dataset | None:
     return d if d and d.derivation and d.derivation.rule == "suppqual" else None
 
 
-def _sort(ds: Dataset, df: pd.DataFrame) -> pd.DataFrame:
+def _sort(ctx: Context, ds: Dataset, df: pd.DataFrame) -> pd.DataFrame:
+    """Rows by USUBJID and --SEQ (else the dataset keys); df rows are aligned with ctx.result."""
     seqvar = next((v.name for v in ds.variables if v.name.endswith("SEQ") and v.derivation
                    and v.derivation.rule == "seq"), None)
     keys = ["USUBJID", seqvar] if seqvar and "USUBJID" in df.columns else [k for k in ds.keys if k in df.columns]
     if not keys or df.empty:
         return df.reset_index(drop=True)
-    return df.iloc[sort_codes(df, keys)].reset_index(drop=True)
+    known = {"USUBJID": subject_ranks(ctx)} if keys[0] == "USUBJID" and "USUBJID" in ctx.result.columns \
+        and len(ctx.result) == len(df) else None
+    return df.iloc[sort_codes(df, keys, known)].reset_index(drop=True)
 
 
 def build_dataset(ctx: Context, ds: Dataset) -> dict[str, pd.DataFrame]:
@@ -67,7 +70,7 @@ def build_dataset(ctx: Context, ds: Dataset) -> dict[str, pd.DataFrame]:
     for form, g in ctx.frame[ctx.frame[FORM] != ""].groupby(FORM, sort=True)[LINE]:
         ctx.recon.add_mapped(form, ds.name, len(g))
         ctx.recon.mark_seen(form, g.to_numpy())
-    out[ds.name] = _sort(ds, df)
+    out[ds.name] = _sort(ctx, ds, df)
     if supp is not None:
         ctx.ds = supp
         sdf = E.shape(supp, sp)

@@ -152,9 +152,15 @@ def _fmt_num(x: pd.Series, decimals: int) -> pd.Series:
     return umap(r, lambda u: u.map(lambda v: "" if v == "" or pd.isna(v) else f"{float(v):.{decimals}f}".rstrip("0").rstrip(".")))
 
 
-def unit_convert(ctx: Context, var: Variable, p: UnitConvertParams) -> pd.Series:
-    """Standardize a result with the spec's unit table; a unit missing from the table -> WARNING."""
-    val = ctx.field(p.value, var)
+def _unit_rows(ctx: Context, var: Variable, p: UnitConvertParams) -> pd.DataFrame:
+    """Conversion-table row (to_unit, factor, offset) of each working row by (test code, unit).
+    --STRESC/--STRESN/--STRESU and the standard range limits share one lookup per dataset."""
+    table = tuple((r.testcd, r.from_unit, r.to_unit, r.factor, r.offset) for r in p.table)
+    made = tuple(v in ctx.result.columns for v in (p.unit_var, p.testcd))  # inputs not yet made: no reuse
+    key = (ctx.ds.name, len(ctx.frame), "unit_rows", p.unit_var, None if p.unit_var else p.unit, p.testcd, made,
+           table)
+    if key in ctx.cache:
+        return ctx.cache[key]
     unit = norm_key(ctx.var(p.unit_var).astype(str) if p.unit_var else ctx.field(p.unit, var))
     testcd = ctx.var(p.testcd).astype(str)
     tab = pd.DataFrame([r.model_dump() for r in p.table])
@@ -163,6 +169,14 @@ def unit_convert(ctx: Context, var: Variable, p: UnitConvertParams) -> pd.Series
     merged = left.merge(tab[["testcd", "from_key", "to_unit", "factor", "offset"]].drop_duplicates(["testcd", "from_key"]),
                         on=["testcd", "from_key"], how="left")
     merged.index = ctx.frame.index
+    ctx.cache[key] = merged
+    return merged
+
+
+def unit_convert(ctx: Context, var: Variable, p: UnitConvertParams) -> pd.Series:
+    """Standardize a result with the spec's unit table; a unit missing from the table -> WARNING."""
+    val = ctx.field(p.value, var)
+    merged = _unit_rows(ctx, var, p)
     num = pd.to_numeric(val, errors="coerce")
     has_val = val != ""
     known = merged["factor"].notna()

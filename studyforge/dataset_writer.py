@@ -26,7 +26,8 @@ import pandas as pd
 
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Study, Variable
-from studyforge.xpt import MAX_CHAR, XptError, XptVariable, parse_format, write_xpt_info
+from studyforge.xpt import (MAX_CHAR, XptError, XptVariable, _factorize_str, _is_python_str, _write_xpt_info,
+                            parse_format)
 
 __all__ = ["shape_to_spec", "write_dataset_xpt", "XptInfo"]
 
@@ -75,6 +76,52 @@ def _date_kind(v: Variable) -> str | None:
             return None
         return kind if kind in ("date", "datetime", "time") else None
     return None
+
+
+def _text_factorized(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, uniques) of a text column (str dtype, or object holding only str/missing);
+    None for anything else, which takes the general path."""
+    if _is_python_str(s.dtype):
+        return _factorize_str(s.to_numpy(dtype=object))
+    if s.dtype == object:
+        try:
+            codes, uniq = pd.factorize(s.to_numpy(), use_na_sentinel=True)
+        except TypeError:                      # unhashable values: the general path reports them
+            return None
+        uniq = np.asarray(uniq, dtype=object)
+        if all(isinstance(x, str) for x in uniq):
+            return codes, uniq
+    return None
+
+
+def _char_fast(s: pd.Series, v: Variable, ds: Dataset, subj: np.ndarray | None,
+               codes: np.ndarray, uniq: np.ndarray) -> tuple[pd.Series, list[Finding], tuple[np.ndarray, np.ndarray]]:
+    """_as_char on a text column, every check done once per distinct value (same findings)."""
+    findings: list[Finding] = []
+    if s.dtype == object:
+        uniq = np.array([str(x) for x in uniq] + [""], dtype=object)[:-1]   # str subclasses -> str
+    miss = codes < 0
+    if miss.any() or s.dtype == object or s.dtype.na_value is pd.NA:    # only `str` itself is kept as is
+        table = pd.array(np.append(uniq, ""), dtype="str")
+        out = pd.Series(table.take(codes), index=s.index, dtype="str")   # -1 takes the appended ""
+    else:
+        out = s
+    joined = "".join(uniq)
+    ascii_u = np.ones(len(uniq), dtype=bool) if joined.isascii() else \
+        np.fromiter((x.isascii() for x in uniq), dtype=bool, count=len(uniq))
+    nbytes_u = np.fromiter(map(len, uniq), dtype=np.int64, count=len(uniq))
+    if not ascii_u.all():
+        findings.extend(_row_findings(np.flatnonzero(np.isin(codes, np.flatnonzero(~ascii_u))), ds, v.name,
+                                      "XPT_NON_ASCII", "non-ASCII characters (XPORT v5 is ASCII only)", out, subj))
+        nbytes_u[~ascii_u] = [len(x.encode("utf-8")) for x in uniq[~ascii_u]]
+    limit = v.length if v.length is not None else MAX_CHAR
+    over_u = nbytes_u > limit
+    if over_u.any():
+        why = f"spec length {v.length}" if v.length is not None else "the 200-byte XPORT v5 limit"
+        findings.extend(_row_findings(np.flatnonzero(np.isin(codes, np.flatnonzero(over_u))), ds, v.name,
+                                      "SPEC_LENGTH_EXCEEDED",
+                                      f"value longer than {why} (split per SDTMIG, never cut)", out, subj))
+    return out, findings, (codes, uniq)
 
 
 def _as_char(s: pd.Series, v: Variable, ds: Dataset, subj: np.ndarray | None) -> tuple[pd.Series, list[Finding]]:
@@ -148,7 +195,15 @@ def _as_num(s: pd.Series, v: Variable, ds: Dataset, subj: np.ndarray | None) -> 
 
 def shape_to_spec(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
     """The frame with exactly the spec's variables, in spec order and types, plus what did not fit."""
+    shaped, findings, _ = _shape(df, dataset)
+    return shaped, findings
+
+
+def _shape(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Finding],
+                                                         dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """shape_to_spec, plus (codes, uniques) of each text column shaped, for the writer to reuse."""
     findings: list[Finding] = []
+    factorized: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     spec_names = [v.name for v in dataset.variables]
     for col in df.columns:
         if col not in spec_names:
@@ -159,7 +214,7 @@ def shape_to_spec(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, lis
     for c in dupes:
         findings.append(Finding(Severity.ERROR, "SPEC_DUPLICATE_COLUMN", "column appears more than once; "
                                 "the first is written", dataset=dataset.name, variable=c))
-    frame = df.loc[:, ~df.columns.duplicated()].reset_index(drop=True)
+    frame = (df.loc[:, ~df.columns.duplicated()] if dupes else df).reset_index(drop=True)   # no copy when unique
     subj = _usubjids(frame)
     cols: dict[str, pd.Series] = {}
     for v in dataset.variables:
@@ -173,10 +228,14 @@ def shape_to_spec(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, lis
             cols[v.name] = pd.Series("" if v.type == "Char" else np.nan, index=frame.index,
                                      dtype="str" if v.type == "Char" else "float64")
             continue
-        conv = _as_char if v.type == "Char" else _as_num
-        cols[v.name], f = conv(frame[v.name], v, dataset, subj)
+        fz = _text_factorized(frame[v.name]) if v.type == "Char" else None
+        if fz is not None:
+            cols[v.name], f, factorized[v.name] = _char_fast(frame[v.name], v, dataset, subj, *fz)
+        else:
+            conv = _as_char if v.type == "Char" else _as_num
+            cols[v.name], f = conv(frame[v.name], v, dataset, subj)
         findings.extend(f)
-    return pd.DataFrame(cols, index=frame.index), findings
+    return pd.DataFrame(cols, index=frame.index), findings, factorized
 
 
 def write_dataset_xpt(df: pd.DataFrame, dataset: Dataset, study: Study, path: Path | str) -> XptInfo:
@@ -185,18 +244,23 @@ def write_dataset_xpt(df: pd.DataFrame, dataset: Dataset, study: Study, path: Pa
     `XptInfo.findings` are the shaping findings (none for a frame already shaped); a value that
     cannot be written (too long, non-ASCII) raises XptError naming the row rather than being cut.
     """
-    shaped, findings = shape_to_spec(df, dataset)
+    shaped, findings, factorized = _shape(df, dataset)
     lengths: dict[str, int] = {}
     for v in dataset.variables:
         if v.length is not None:
             lengths[v.name] = v.length
         elif v.type == "Char":
-            lengths[v.name] = max(int(shaped[v.name].str.len().max()) if len(shaped) else 0, 1)
-    meta = write_xpt_info(
+            if v.name in factorized:    # the longest value (in characters) is the longest distinct one
+                longest = max(map(len, factorized[v.name][1]), default=0)
+            else:
+                longest = int(shaped[v.name].str.len().max()) if len(shaped) else 0
+            lengths[v.name] = max(longest if len(shaped) else 0, 1)
+    meta = _write_xpt_info(
         shaped, path, name=dataset.name, label=dataset.label,
         labels={v.name: v.label for v in dataset.variables},
         lengths=lengths,
         formats={v.name: v.format for v in dataset.variables if v.format},
         created=study.xpt_created,
+        factorized=factorized,
     )
     return XptInfo(dataset.name, dataset.label, Path(path), meta.records, tuple(meta.variables), tuple(findings))

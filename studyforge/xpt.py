@@ -31,6 +31,10 @@ Dates are numbers: SAS dates count days from 1960-01-01, datetimes seconds from
 1960-01-01T00:00:00.  A datetime64 column is converted only when its display format says which
 (date formats -> days, datetime formats -> seconds); timedelta64 columns with a time format ->
 seconds.  Without such a format they are refused rather than guessed.
+Speed (same bytes as the plain path; tests/test_xpt_fastpath.py): each text column is hashed once
+(big frames: two columns at a time on threads, shared str objects deduplicated by identity first),
+constant columns are filled once per reused buffer, and writeback is started every ~16 MiB so the
+closing fsync (kept: durability) has little left to wait for.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -349,6 +354,8 @@ class _Column:
     codes: np.ndarray | None = None   # character: row -> index into data (-1 = missing = last);
                                       # numeric: special missing byte per row (0 = none), or None
 
+    static: bool = False      # every row has the same bytes: filled once per buffer, not per chunk
+
     def fill(self, dest: np.ndarray, a: int, b: int) -> None:
         """Write rows a..b of this column into `dest`, the (b-a, length) slice of the records."""
         if self.is_char:
@@ -373,13 +380,77 @@ def _row_ref(df: pd.DataFrame, i: int) -> str:
     return ref
 
 
-def _char_column(df: pd.DataFrame, ds: str, col: str, length: int | None) -> tuple[np.ndarray, np.ndarray]:
+_SHARED_SAMPLE = 2048    # rows sampled to guess whether a column repeats the same str objects
+
+
+def _factorize_str(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """pd.factorize of an object array whose values are all str or missing (a `str` column),
+    minus pandas' O(n) re-inference of the dtype: the same string hashtable, same codes/order.
+
+    Columns made by broadcasting or mapping hold few distinct str *objects*: those are deduplicated
+    by identity first (object addresses via the buffer protocol, hashed as integers), and only the
+    distinct objects are hashed as text.  First-appearance order, hence the codes, is the same."""
+    values = np.ascontiguousarray(values, dtype=object)
+    n = len(values)
+    if n > 4 * _SHARED_SAMPLE:
+        ptr = np.frombuffer(memoryview(values).cast("B"), dtype=np.intp)   # identity, not content
+        if len(pd.unique(ptr[:_SHARED_SAMPLE])) <= _SHARED_SAMPLE // 4:
+            pcodes, pobjs = pd.factorize(ptr)
+            first = np.empty(len(pobjs), dtype=np.intp)
+            first[pcodes[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)   # first row of each object
+            vcodes, uniq = _factorize_str_values(values[first])
+            return vcodes[pcodes], uniq
+    return _factorize_str_values(values)
+
+
+def _factorize_str_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from pandas._libs.hashtable import StringHashTable   # what pd.factorize picks for text
+        uniq, codes = StringHashTable(max(1, min(len(values), 1 << 16))).factorize(values, na_sentinel=-1)
+        return codes, uniq
+    except (ImportError, AttributeError, TypeError, UnicodeError):
+        return pd.factorize(values, use_na_sentinel=True)
+
+
+_PARALLEL_ROWS = 100_000   # below this, threads cost more than they save
+
+
+def _factorize_text_columns(df: pd.DataFrame, given: Mapping[str, tuple[np.ndarray, np.ndarray]],
+                            pool: ThreadPoolExecutor | None) -> dict[str, Any]:
+    """Column -> (codes, uniques), or a Future of them, for every `str` column.  Big frames are
+    hashed on `pool` (the string hashtable releases the GIL while hashing) while the caller goes
+    on checking columns in order, so refusals are the same as a serial pass."""
+    out: dict[str, Any] = dict(given)
+    todo = [c for c in df.columns if c not in out and _is_python_str(df[c].dtype)]
+    if pool is None or len(df) < _PARALLEL_ROWS or len(todo) < 2:
+        return out
+    for c in todo:
+        out[c] = pool.submit(_factorize_str, df[c].to_numpy(dtype=object))
+    return out
+
+
+def _result(x: Any) -> Any:
+    return x.result() if isinstance(x, Future) else x
+
+
+def _is_python_str(dtype: Any) -> bool:
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
+
+
+def _char_column(df: pd.DataFrame, ds: str, col: str, length: int | None,
+                 factorized: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Factorize the column, check and encode only its distinct values: (k+1, width) blank-padded
-    bytes (last row blank, for missing) and per-row codes (-1 = missing -> the last row)."""
+    bytes (last row blank, for missing) and per-row codes (-1 = missing -> the last row).
+    `factorized`: (codes, uniques) of the column already made by the caller (not redone)."""
     s = df[col]
     values = s.to_numpy(dtype=object) if not isinstance(s.dtype, pd.CategoricalDtype) else \
         s.astype(object).to_numpy(dtype=object)
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    if factorized is not None:
+        codes, uniq = factorized
+    elif _is_python_str(s.dtype):
+        codes, uniq = _factorize_str(values)
+    else:
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
     uniq = np.asarray(uniq, dtype=object)
 
     def first_row(mask: np.ndarray) -> int:
@@ -469,7 +540,8 @@ def _check_name(ds: str, name: Any, what: str) -> str:
 
 
 def _build_columns(df: pd.DataFrame, name: str, labels: Mapping[str, str], lengths: Mapping[str, int],
-                   formats: Mapping[str, str], special_missing: Mapping[str, Any]) -> list[_Column]:
+                   formats: Mapping[str, str], special_missing: Mapping[str, Any],
+                   factorized: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> list[_Column]:
     cols = list(df.columns)
     for c in cols:
         _check_name(name, c, "variable")
@@ -483,6 +555,19 @@ def _build_columns(df: pd.DataFrame, name: str, labels: Mapping[str, str], lengt
             raise XptError(f"{name}: {what} given for column(s) not in the frame: {', '.join(map(str, unknown))}")
     if len(cols) > 9999:
         raise XptError(f"{name}: {len(cols)} variables; the NAMESTR header holds at most 9999")
+    pool = ThreadPoolExecutor(max_workers=2) if len(df) >= _PARALLEL_ROWS else None
+    try:
+        return _columns_in_order(df, name, labels, lengths, formats, special_missing,
+                                 _factorize_text_columns(df, factorized or {}, pool))
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _columns_in_order(df: pd.DataFrame, name: str, labels: Mapping[str, str], lengths: Mapping[str, int],
+                      formats: Mapping[str, str], special_missing: Mapping[str, Any],
+                      factorized: Mapping[str, Any]) -> list[_Column]:
+    cols = list(df.columns)
     out: list[_Column] = []
     for c in cols:
         label = _ascii(str(labels.get(c) or ""), f"{name}.{c} label")
@@ -503,8 +588,10 @@ def _build_columns(df: pd.DataFrame, name: str, labels: Mapping[str, str], lengt
                 raise XptError(f"{name}.{c}: special missing values apply to numeric columns only")
             if length is not None and not 1 <= length <= MAX_CHAR:
                 raise XptError(f"{name}.{c}: character length {length} outside 1..{MAX_CHAR}")
-            table, codes = _char_column(df, name, c, None if length is None else int(length))
-            out.append(_Column(c, label, True, table.shape[1], fmt, table, codes))
+            table, codes = _char_column(df, name, c, None if length is None else int(length),
+                                        _result(factorized.get(c)))
+            static = len(codes) > 0 and int(codes.min()) == int(codes.max())
+            out.append(_Column(c, label, True, table.shape[1], fmt, table, codes, static))
         else:
             length = 8 if length is None else int(length)
             if not 3 <= length <= 8:
@@ -517,7 +604,9 @@ def _build_columns(df: pd.DataFrame, name: str, labels: Mapping[str, str], lengt
                 i = int(np.flatnonzero(bad)[0])
                 raise XptError(f"{name}.{c}: value {float(values[i])!r} at {_row_ref(df, i)} is outside the "
                                f"IBM float range (|x| <= 16**63)")
-            out.append(_Column(c, label, False, length, fmt, values, codes))
+            bits = values.view(np.uint64)
+            static = len(values) > 0 and bool((bits == bits[0]).all()) and (codes is None or bool((codes == codes[0]).all()))
+            out.append(_Column(c, label, False, length, fmt, values, codes, static))
     return out
 
 
@@ -583,6 +672,19 @@ def _record_count(block: np.ndarray, reclen: int) -> int:
 _CHUNK_BYTES = 1 << 21   # records are assembled and written ~2 MiB at a time (cache and page friendly)
 
 
+_START_WRITEBACK = hasattr(os, "posix_fadvise")
+
+
+def _start_writeback(fh: Any) -> None:
+    """Ask the kernel to start writing what is written so far (Linux: POSIX_FADV_DONTNEED begins
+    asynchronous writeback of dirty pages), so the closing fsync has less left to wait for."""
+    try:
+        fh.flush()
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
 @dataclass
 class _Plan:
     header: bytes
@@ -592,14 +694,17 @@ class _Plan:
     reclen: int
     meta: XptMetadata
 
-    def fill(self, rows: np.ndarray, a: int, b: int) -> None:
+    def fill(self, rows: np.ndarray, a: int, b: int, skip_static: bool = False) -> None:
+        """Fill rows a..b; skip_static leaves constant columns as an earlier fill of `rows` left them."""
         for c, pos in zip(self.columns, self.positions):
-            c.fill(rows[:, pos:pos + c.length], a, b)
+            if not (skip_static and c.static):
+                c.fill(rows[:, pos:pos + c.length], a, b)
 
 
 def _plan(df: pd.DataFrame, name: str, label: str | None, labels: Mapping[str, str] | None,
           lengths: Mapping[str, int] | None, formats: Mapping[str, str] | None,
-          created: dt.datetime | None, special_missing: Mapping[str, Any] | None) -> _Plan:
+          created: dt.datetime | None, special_missing: Mapping[str, Any] | None,
+          factorized: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> _Plan:
     """Validate everything that can be refused before a byte is written; return what to write."""
     _check_name(name if isinstance(name, str) else "?", name, "dataset")
     ds_label = _ascii(label or "", f"{name} dataset label")
@@ -611,7 +716,8 @@ def _plan(df: pd.DataFrame, name: str, label: str | None, labels: Mapping[str, s
         created = _default_created()
     if created.tzinfo is not None:
         created = created.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    columns = _build_columns(df, name, labels or {}, lengths or {}, formats or {}, special_missing or {})
+    columns = _build_columns(df, name, labels or {}, lengths or {}, formats or {}, special_missing or {},
+                             factorized)
     header = _header(name, ds_label, created, columns)
     positions = list(np.cumsum([0] + [c.length for c in columns[:-1]]).tolist())
     variables = [XptVariable(c.name, c.label, "Char" if c.is_char else "Num", c.length,
@@ -650,7 +756,18 @@ def write_xpt_info(df: pd.DataFrame, path: Path | str, *, name: str, label: str 
                    formats: Mapping[str, str] | None = None, created: dt.datetime | None = None,
                    special_missing: Mapping[str, Any] | None = None) -> XptMetadata:
     """As write_xpt, returning the metadata written (for define.xml and build reports)."""
-    plan = _plan(df, name, label, labels, lengths, formats, created, special_missing)
+    return _write_xpt_info(df, path, name=name, label=label, labels=labels, lengths=lengths, formats=formats,
+                           created=created, special_missing=special_missing)
+
+
+def _write_xpt_info(df: pd.DataFrame, path: Path | str, *, name: str, label: str | None = None,
+                    labels: Mapping[str, str] | None = None, lengths: Mapping[str, int] | None = None,
+                    formats: Mapping[str, str] | None = None, created: dt.datetime | None = None,
+                    special_missing: Mapping[str, Any] | None = None,
+                    factorized: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> XptMetadata:
+    """write_xpt_info taking (codes, uniques) of text columns a caller already factorized
+    (dataset_writer), so each column is hashed once per write; every check still runs."""
+    plan = _plan(df, name, label, labels, lengths, formats, created, special_missing, factorized)
     n, reclen = plan.records, plan.reclen
     step = max(1, _CHUNK_BYTES // reclen)
     buf = np.empty(min(n, step) * reclen, dtype=np.uint8)
@@ -659,8 +776,12 @@ def write_xpt_info(df: pd.DataFrame, path: Path | str, *, name: str, label: str 
         for a in range(0, n, step):
             b = min(n, a + step)
             rows = buf[:(b - a) * reclen].reshape(b - a, reclen)
-            plan.fill(rows, a, b)            # every byte of every record is covered by a column
+            # every byte of every record is covered by a column; constant columns keep the bytes the
+            # first chunk put in the reused buffer (later chunks are the same or a prefix of it)
+            plan.fill(rows, a, b, skip_static=a > 0)
             fh.write(memoryview(buf[:(b - a) * reclen]))
+            if _START_WRITEBACK and (a // step) % 8 == 7:    # every ~16 MiB
+                _start_writeback(fh)
         fh.write(b" " * ((-n * reclen) % RECORD))
     return plan.meta
 

@@ -140,3 +140,45 @@ def test_write_reports_shaping_findings(tmp_path: Path) -> None:
     info = write_dataset_xpt(_frame().assign(JUNK=1.0), _dataset(), STUDY, tmp_path / "x.xpt")
     assert [(f.rule, f.variable) for f in info.findings] == [("SPEC_EXTRA_VARIABLE", "JUNK")]
     assert "JUNK" not in [v.name for v in info.variables]
+
+
+# ------------------------------------------------ text columns checked once per distinct value
+
+def test_repeated_bad_values_each_row_reported() -> None:
+    """Checks run on distinct values but every row holding a bad one is listed, in row order;
+    the same for a `str`, a nullable `string` and an object column (one rule, three dtypes)."""
+    values = ["ok", "décès", None, "décès", "ok", "LONGERTHAN8"]
+    for dtype in ("str", "string", object):
+        df = pd.DataFrame({"STUDYID": "S", "USUBJID": [f"P-{i}" for i in range(6)],
+                           "PARAMCD": pd.Series(values, dtype=dtype)})
+        shaped, findings = shape_to_spec(df, _dataset())
+        got = [(f.rule, f.record, f.usubjid, f.value) for f in findings if f.record]
+        # é is 2 UTF-8 bytes: "décès" is 7 bytes <= 8, so only the non-ASCII rule fires for it
+        assert got == [("XPT_NON_ASCII", "2", "P-1", "décès"), ("XPT_NON_ASCII", "4", "P-3", "décès"),
+                       ("SPEC_LENGTH_EXCEEDED", "6", "P-5", "LONGERTHAN8")], dtype
+        assert str(shaped["PARAMCD"].dtype) == "str"
+        assert list(shaped["PARAMCD"]) == ["ok", "décès", "", "décès", "ok", "LONGERTHAN8"]
+
+
+def test_object_column_with_non_text_still_reported() -> None:
+    df = _frame().assign(EVNTDESC=pd.Series(["PD", 7, None], dtype=object))
+    shaped, findings = shape_to_spec(df, _dataset())
+    assert [(f.rule, f.record, f.value) for f in findings] == [("SPEC_TYPE_MISMATCH", "2", "7")]
+    assert list(shaped["EVNTDESC"]) == ["PD", "7", ""]
+
+
+def test_default_length_is_longest_value_missing_ignored(tmp_path: Path) -> None:
+    df = _frame().assign(EVNTDESC=pd.Series([None, "DEATH", "PD"], dtype="str"),
+                         USUBJID=pd.Series(["P-1", "P-0002", "P-3"], dtype=object))
+    info = write_dataset_xpt(df, _dataset(), STUDY, tmp_path / "x.xpt")
+    v = {x.name: x.length for x in info.variables}
+    assert (v["EVNTDESC"], v["USUBJID"], v["STUDYID"]) == (5, 6, 14)
+    d, _ = read_xpt(tmp_path / "x.xpt")
+    assert list(d["EVNTDESC"]) == ["", "DEATH", "PD"] and list(d["USUBJID"]) == ["P-1", "P-0002", "P-3"]
+
+
+def test_unhashable_values_in_char_variable_are_findings() -> None:
+    df = _frame().assign(EVNTDESC=pd.Series([["a"], "PD", None], dtype=object))
+    shaped, findings = shape_to_spec(df, _dataset())
+    assert [(f.rule, f.record, f.value) for f in findings] == [("SPEC_TYPE_MISMATCH", "1", "['a']")]
+    assert list(shaped["EVNTDESC"]) == ["['a']", "PD", ""]

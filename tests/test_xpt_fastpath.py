@@ -1,0 +1,113 @@
+"""The writer's fast paths (threaded hashing of big `str` columns, identity dedupe of shared str
+objects, constant columns filled once per buffer) must give the same bytes and the same refusals
+as the plain path: object-dtype columns take pd.factorize serially, so they are the reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+
+from studyforge.xpt import _PARALLEL_ROWS, XptError, _factorize_str, read_xpt, write_xpt
+
+N = _PARALLEL_ROWS + 1234          # big enough for the threaded path and several 2 MiB chunks
+
+
+def _frame(n: int = N) -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    subj = np.array([f"P-{i:03d}" for i in range(40)], dtype=object)
+    res = np.round(rng.normal(50, 10, n), 1).astype(str).astype(object)
+    res[rng.random(n) < 0.05] = np.nan
+    return pd.DataFrame({
+        "STUDYID": pd.Series(["PALACE"] * n, dtype="str"),             # one shared object: identity path
+        "USUBJID": pd.Series(subj[rng.integers(0, 40, n)], dtype="str"),  # shared objects, 40 values
+        "ORRES": pd.Series(res, dtype="str"),                            # distinct objects, with missing
+        "SEQ": np.arange(1, n + 1, dtype=float),
+        "CONST": np.full(n, 3.5),                                        # constant numeric
+        "LAST": pd.Series(["x"] * n, dtype="str"),
+    })
+
+
+def test_fast_paths_same_bytes_as_object_columns(tmp_path: Path) -> None:
+    df = _frame()
+    obj = df.astype({c: object for c in ("STUDYID", "USUBJID", "ORRES", "LAST")})
+    write_xpt(df, tmp_path / "fast.xpt", name="T")
+    write_xpt(obj, tmp_path / "ref.xpt", name="T")
+    assert (tmp_path / "fast.xpt").read_bytes() == (tmp_path / "ref.xpt").read_bytes()
+    # and an independent reader sees every row, the constant columns included
+    back, _ = pyreadstat.read_xport(tmp_path / "fast.xpt")
+    assert len(back) == N
+    assert (back["STUDYID"] == "PALACE").all() and (back["CONST"] == 3.5).all()
+    assert back["SEQ"].iloc[-1] == N
+    assert list(back["USUBJID"]) == list(df["USUBJID"])
+    assert list(back["ORRES"]) == list(df["ORRES"].fillna(""))
+
+
+def test_factorize_str_matches_pandas() -> None:
+    shared = np.array(["b", "a", None, "b", "c"], dtype=object)[np.random.default_rng(1).integers(0, 5, 50_000)]
+    codes, uniq = _factorize_str(shared)                       # identity path (5 objects)
+    ref_codes, ref_uniq = pd.factorize(shared)
+    assert list(uniq) == list(ref_uniq)                         # first-appearance order kept
+    assert np.array_equal(codes, ref_codes)
+    distinct = np.array([str(i % 97) for i in range(50_000)], dtype=object)
+    codes, uniq = _factorize_str(distinct)                     # value path
+    assert np.array_equal(codes, pd.factorize(distinct)[0]) and len(uniq) == 97
+
+
+def test_first_bad_column_refused_as_serially(tmp_path: Path) -> None:
+    """Two bad columns: the error names the first one in column order, with its first bad row."""
+    df = _frame()
+    df.loc[N - 5, "USUBJID"] = "P-\u00e9"
+    df.loc[10, "ORRES"] = "x" * 300
+    with pytest.raises(XptError, match=rf"T\.USUBJID: row {N - 4} .* non-ASCII"):
+        write_xpt(df, tmp_path / "bad.xpt", name="T")
+    assert not (tmp_path / "bad.xpt").exists()
+
+
+def test_short_numeric_overflow_in_late_chunk(tmp_path: Path) -> None:
+    """A rounding overflow found while filling a late chunk is still refused with its row."""
+    df = _frame()
+    df.loc[N - 1, "SEQ"] = 16.0 ** 63 * (1 - 2.0 ** -40)   # rounds past the IBM maximum at length 3
+    with pytest.raises(XptError, match=rf"SEQ: .* row {N} rounds outside"):
+        write_xpt(df, tmp_path / "o.xpt", name="T", lengths={"SEQ": 3})
+    assert not (tmp_path / "o.xpt").exists()
+
+
+def test_small_and_big_frames_read_back_equal(tmp_path: Path) -> None:
+    df = _frame()
+    write_xpt(df, tmp_path / "big.xpt", name="T")
+    write_xpt(df.iloc[:1000], tmp_path / "small.xpt", name="T")
+    big, _ = read_xpt(tmp_path / "big.xpt")
+    small, _ = read_xpt(tmp_path / "small.xpt")
+    pd.testing.assert_frame_equal(big.iloc[:1000], small)
+
+
+def test_without_the_private_hashtable_the_bytes_are_the_same(tmp_path, monkeypatch):
+    """pandas._libs.hashtable is private API: when it is absent or changes, pd.factorize takes over
+    and the file must not change by a byte."""
+    import builtins
+
+    import numpy as np
+    import pandas as pd
+
+    from studyforge.xpt import write_xpt
+
+    rng = np.random.default_rng(3)
+    n = 150_000   # above the threaded-hashing threshold too
+    df = pd.DataFrame({"USUBJID": pd.Series(rng.choice(["S-001", "S-002", "S-003", ""], n), dtype="str"),
+                       "LBTESTCD": pd.Series(rng.choice(["ALT", "AST", "GLUC"], n), dtype="str"),
+                       "AVAL": rng.normal(size=n)})
+    write_xpt(df, tmp_path / "fast.xpt", name="LB")
+    real_import = builtins.__import__
+
+    def no_private_hashtable(name, *args, **kwargs):
+        if name == "pandas._libs.hashtable":
+            raise ImportError("simulated: private pandas API unavailable")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_private_hashtable)
+    write_xpt(df, tmp_path / "fallback.xpt", name="LB")
+    assert (tmp_path / "fast.xpt").read_bytes() == (tmp_path / "fallback.xpt").read_bytes()
