@@ -390,7 +390,8 @@ TERMS: dict[str, list] = {
     "EPOCH": [("SCREENING", []), ("TREATMENT", []), ("FOLLOW-UP", [])],
     "OUT": [(t, []) for t in ("RECOVERED/RESOLVED", "RECOVERING/RESOLVING", "NOT RECOVERED/NOT RESOLVED",
                                "RECOVERED/RESOLVED WITH SEQUELAE", "FATAL", "UNKNOWN")],
-    "ACN": [("DOSE NOT CHANGED", []), ("DRUG INTERRUPTED", []), ("DRUG WITHDRAWN", []), ("NOT APPLICABLE", [])],
+    # "None" on the AE page: no action taken, so the dose was not changed
+    "ACN": [("DOSE NOT CHANGED", ["None"]), ("DRUG INTERRUPTED", []), ("DRUG WITHDRAWN", []), ("NOT APPLICABLE", [])],
     "ND": [("NOT DONE", [])],
     "NRIND": [("LOW", []), ("NORMAL", []), ("HIGH", [])],
     "SPECTYPE": [("SERUM", []), ("PLASMA", []), ("URINE", []), ("BLOOD", [])],
@@ -729,6 +730,8 @@ def build_supp(dom: str, supp: dict) -> dict:
         variables.append({"name": name, "label": r["Variable Label"], "type": r["Type"], "role": r["Role"],
                           "core": r["Core"], "origin": {"type": "Assigned" if name in ("STUDYID", "RDOMAIN", "IDVAR")
                                                         else "Derived" if name != "QVAL" else "Collected"}})
+        if variables[-1]["origin"]["type"] == "Derived":
+            variables[-1]["method"] = SUPPQUAL_METHOD["id"]
     return {"name": f"SUPP{dom}", "label": f"Supplemental Qualifiers for {dom}", "class": "RELATIONSHIP",
             "structure": "One record per supplemental qualifier per related parent domain record(s)",
             "purpose": "Tabulation", "standard": "SDTMIG 3.4",
@@ -736,6 +739,15 @@ def build_supp(dom: str, supp: dict) -> dict:
             "sources": [], "derivation": {"rule": "suppqual", "params": {"split_text": [], **supp}},
             "variables": variables}
 
+
+SUPPQUAL_METHOD = {
+    "id": "MT.SUPPQUAL", "name": "Supplemental qualifiers from the parent domain", "type": "Transpose",
+    "description": ("One SUPP-- record per parent record and non-blank supplemental qualifier declared in the spec: "
+                    "RDOMAIN is the parent domain, USUBJID the parent's subject, IDVAR the parent's --SEQ variable "
+                    "(blank for DM) and IDVARVAL its value, QNAM/QLABEL/QORIG/QEVAL as declared for the qualifier, "
+                    "QVAL the collected or derived value; text over 200 characters continues in QNAMs with a "
+                    "numeric suffix (SDTMIG 3.4 section 8.4)."),
+}
 
 COMMENTS = [
     {"id": "COM.GINET21", "text": "EORTC QLQ-GINET21 (QSCAT C183585) has no item codelist in SDTM CT 2025-03-28; "
@@ -770,6 +782,7 @@ def main(spec_dir: Path) -> None:
         _dump(yaml, sdir / f"{dom}.yaml", data)
         if cfg.get("supp"):
             _dump(yaml, sdir / f"SUPP{dom}.yaml", build_supp(dom, cfg["supp"]))
+            methods[SUPPQUAL_METHOD["id"]] = SUPPQUAL_METHOD
     _dump(yaml, spec_dir / "codelists.yaml", {"codelists": codelists()})
     _dump(yaml, spec_dir / "methods.yaml", {"methods": [methods[k] for k in sorted(methods)]})
     _dump(yaml, spec_dir / "comments.yaml", {"comments": COMMENTS})
