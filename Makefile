@@ -22,6 +22,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
+	$(BIN)/ruff check studyforge sdtm adam benchmarks tests
 	$(BIN)/studyforge spec check specs/palace
 
 clean:

@@ -15,12 +15,19 @@ from pydantic import BaseModel, ValidationError
 
 from adam import recist
 from adam.adrs_params import (
-    AdrsParams, BorParams, ClinBenefitParams, DeathParams, Evaluator, FirstPdParams,
-    LastAssessmentParams, MeasurableParams, OvrParams, ResponseParams, TimepointParams,
+    AdrsParams,
+    BorParams,
+    ClinBenefitParams,
+    DeathParams,
+    Evaluator,
+    FirstPdParams,
+    LastAssessmentParams,
+    MeasurableParams,
+    OvrParams,
+    ResponseParams,
+    TimepointParams,
 )
-from adam.bds import (
-    aval_from_avalc, analysis_date, analysis_day, merge_subject_vars, number, sequence_number, text,
-)
+from adam.bds import analysis_date, analysis_day, aval_from_avalc, merge_subject_vars, number, sequence_number, text
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Parameter
 

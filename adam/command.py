@@ -14,13 +14,8 @@ MAX_PRINTED = 50
 
 
 def adam_command(sdtm_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool) -> int:
-    """Exit 0 when written, 1 on errors under --strict (nothing written), 2 when a stage is unavailable."""
-    try:
-        from studyforge.spec.loader import load_spec  # type: ignore[attr-defined]
-    except ImportError as exc:
-        print(f"error: the spec loader is not available ({exc})", file=sys.stderr)
-        return 2
-    from studyforge.spec.loader import SpecError
+    """Exit 0 when written, 1 on an invalid spec, no SDTM, or errors under --strict (nothing written)."""
+    from studyforge.spec.loader import SpecError, load_spec
 
     try:
         spec = load_spec(spec_dir)
@@ -40,11 +35,8 @@ def adam_command(sdtm_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool)
     if strict and findings.errors:
         print(f"{len(findings.errors)} error(s) under --strict: nothing written", file=sys.stderr)
         return 1
-    try:
-        from studyforge.dataset_writer import write_dataset_xpt  # type: ignore[attr-defined]
-    except ImportError as exc:
-        print(f"error: the XPT dataset writer is not available ({exc}); nothing written", file=sys.stderr)
-        return 2
+    from studyforge.dataset_writer import write_dataset_xpt
+
     out_dir = Path(out_dir)
     for name in sorted(datasets):
         path = confined(out_dir, f"{name.lower()}.xpt")

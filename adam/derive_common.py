@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from studyforge.findings import Finding, Severity
-from studyforge.spec.models import Dataset
 
 
 def text_col(df: pd.DataFrame, name: str) -> pd.Series:
@@ -62,36 +61,3 @@ def subject_frame(usubjid: pd.Series) -> pd.DataFrame:
 def last_by(df: pd.DataFrame, key: str, order: list[str]) -> pd.DataFrame:
     """The last row per key after sorting by `order` (stable, so input order breaks remaining ties)."""
     return df.sort_values([key, *order], kind="mergesort").drop_duplicates(key, keep="last")
-
-
-def shape_frame(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
-    """Columns in spec order, only spec variables, Char as str ('' missing) and Num as float64.
-
-    Uses studyforge.dataset_writer.shape_to_spec when it exists; this fallback follows the same
-    contract (missing Req variable -> ERROR, extra column -> ERROR naming it, never silently dropped).
-    """
-    try:
-        from studyforge.dataset_writer import shape_to_spec  # type: ignore[attr-defined]
-    except ImportError:
-        shape_to_spec = None
-    if shape_to_spec is not None:
-        out, found = shape_to_spec(df, dataset)
-        return out, list(found)
-    findings: list[Finding] = []
-    names = [v.name for v in dataset.variables]
-    for extra in [c for c in df.columns if c not in names]:
-        findings.append(Finding(Severity.ERROR, "ADAM-SHAPE", f"derived column {extra} is not in the spec",
-                                dataset=dataset.name, variable=extra))
-    cols = {}
-    for v in dataset.variables:
-        if v.name not in df.columns:
-            if v.core == "Req":
-                findings.append(Finding(Severity.ERROR, "ADAM-SHAPE", "required variable was not derived",
-                                        dataset=dataset.name, variable=v.name))
-            cols[v.name] = (pd.Series("", index=df.index, dtype="str") if v.type == "Char"
-                            else pd.Series(np.nan, index=df.index, dtype=float))
-        elif v.type == "Char":
-            cols[v.name] = text_col(df, v.name)
-        else:
-            cols[v.name] = num_col(df, v.name)
-    return pd.DataFrame(cols, index=df.index).reset_index(drop=True), findings

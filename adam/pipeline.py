@@ -13,7 +13,7 @@ from adam.adsl import STANDARD_OUTPUTS as ADSL_STANDARD
 from adam.adsl import derive_adsl
 from adam.adtte import STANDARD_OUTPUTS as ADTTE_STANDARD
 from adam.adtte import derive_adtte
-from adam.derive_common import shape_frame
+from studyforge.dataset_writer import shape_to_spec
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Spec
 
@@ -26,11 +26,8 @@ def _by_rule(spec: Spec, rule: str) -> Dataset | None:
 
 
 def _adrs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
-    try:
-        from adam.adrs import derive_adrs  # type: ignore[attr-defined]
-    except ImportError as exc:
-        return pd.DataFrame(), [Finding(Severity.ERROR, "ADAM-NO-BUILDER", f"ADRS builder unavailable: {exc}",
-                                        dataset=ds.name)]
+    from adam.adrs import derive_adrs
+
     df, found = derive_adrs(sdtm, adsl, ds)
     return df, list(found)
 
@@ -69,6 +66,6 @@ def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd
             continue  # not asked for, or its builder already reported why it made nothing
         listed = {v.name for v in ds.variables}
         unlisted = [c for c in raw[key].columns if c in standard[key] and c not in listed]
-        out[ds.name], f = shape_frame(raw[key].drop(columns=unlisted), ds)
+        out[ds.name], f = shape_to_spec(raw[key].drop(columns=unlisted), ds)
         findings += f
     return out, findings

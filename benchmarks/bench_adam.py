@@ -92,33 +92,19 @@ def synthesize(n: int = N_SUBJECTS, seed: int = 1) -> dict[str, pd.DataFrame]:
 
 
 def palace_adam_spec():
-    """The PALACE ADaM datasets (ADRS only when its spec and builder exist) read straight from YAML."""
-    import datetime as dt
+    """The PALACE spec, as `studyforge adam` loads it."""
     from pathlib import Path
 
-    from ruamel.yaml import YAML
+    from studyforge.spec.loader import load_spec
 
-    from studyforge.spec.models import Dataset, Spec, Standard, Study
-
-    folder = Path(__file__).resolve().parents[1] / "specs" / "palace" / "adam"
-    names = ["ADSL", "ADTTE"]
-    try:
-        from adam.adrs import derive_adrs  # noqa: F401
-
-        if (folder / "ADRS.yaml").exists():
-            names.insert(1, "ADRS")
-    except ImportError:
-        pass
-    sets = {n: Dataset.model_validate(YAML(typ="safe").load((folder / f"{n}.yaml").read_text())) for n in names}
-    study = Study(id="PALACE", name="PALACE", title="PALACE", protocol="PALACE",
-                  standards=[Standard(name="ADaMIG", version="1.3", type="IG")], xpt_created=dt.datetime(2026, 1, 1))
-    return Spec(study=study, datasets=sets)
+    return load_spec(Path(__file__).resolve().parents[1] / "specs" / "palace")
 
 
 def measure(n: int = N_SUBJECTS) -> dict:
     """Synthesize, then time derive_adam (wall and CPU: the machine is shared) and each stage alone."""
     import time
 
+    from adam.adrs import derive_adrs
     from adam.adsl import derive_adsl
     from adam.adtte import derive_adtte
     from adam.pipeline import derive_adam
@@ -131,11 +117,7 @@ def measure(n: int = N_SUBJECTS) -> dict:
     t1 = time.perf_counter()
     adsl, _ = derive_adsl(sdtm, spec.datasets["ADSL"])
     t2 = time.perf_counter()
-    adrs = None
-    if "ADRS" in spec.datasets:
-        from adam.adrs import derive_adrs
-
-        adrs, _ = derive_adrs(sdtm, adsl, spec.datasets["ADRS"])
+    adrs, _ = derive_adrs(sdtm, adsl, spec.datasets["ADRS"])
     t3 = time.perf_counter()
     derive_adtte(sdtm, adsl, adrs, spec.datasets["ADTTE"])
     t4 = time.perf_counter()

@@ -15,17 +15,17 @@ from pathlib import Path
 t = {}
 t0 = time.perf_counter()
 from sdtm.readers import read_raw_dir
-from sdtm.spec_io import load_sdtm_spec
+from studyforge.spec.loader import load_spec
 from sdtm.pipeline import build_sdtm
-from sdtm.command import write_xpt
+from studyforge.dataset_writer import write_dataset_xpt
 t['import_s'] = time.perf_counter() - t0
-t0 = time.perf_counter(); spec = load_sdtm_spec('specs/palace'); t['spec_s'] = time.perf_counter() - t0
+t0 = time.perf_counter(); spec = load_spec('specs/palace'); t['spec_s'] = time.perf_counter() - t0
 t0 = time.perf_counter(); raw, _ = read_raw_dir(RAW); t['read_s'] = time.perf_counter() - t0
 t0 = time.perf_counter(); ds, findings, recon = build_sdtm(raw, spec); t['build_s'] = time.perf_counter() - t0
 t0 = time.perf_counter()
 out = Path(OUT)
 for name, df in ds.items():
-    write_xpt(df, spec.datasets[name], spec.study, out / (name.lower() + '.xpt'))
+    write_dataset_xpt(df, spec.datasets[name], spec.study, out / (name.lower() + '.xpt'))
 t['write_s'] = time.perf_counter() - t0
 t['raw_records'] = sum(len(r) for r in raw.values())
 t['sdtm_records'] = sum(len(d) for d in ds.values())

@@ -8,7 +8,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-
 TEXT = pd.Series([], dtype=str).dtype  # pandas' default text dtype (python storage, NaN missing)
 
 

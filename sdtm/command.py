@@ -11,43 +11,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from studyforge.dataset_writer import write_dataset_xpt
 from studyforge.fileio import confined, write_text_atomic
 from studyforge.findings import Finding, Findings, Severity
-from studyforge.spec.models import Dataset, Spec, Study
+from studyforge.spec.loader import load_spec
+from studyforge.spec.models import Spec
 
 from .context import Reconciliation
 from .pipeline import build_sdtm
 from .readers import read_raw_dir
-from .spec_io import load_sdtm_spec
 
 
 def run_sdtm(raw_dir: Path | str, spec_dir: Path | str) -> tuple[dict[str, pd.DataFrame], list[Finding], Reconciliation, Spec]:
     """Raw folder + spec folder -> (datasets, findings, reconciliation, spec); for `studyforge build`."""
-    spec = load_sdtm_spec(spec_dir)
+    spec = load_spec(spec_dir)
     raw, read_findings = read_raw_dir(raw_dir)
     datasets, findings, recon = build_sdtm(raw, spec)
     return datasets, read_findings + findings, recon, spec
-
-
-def write_xpt(df: pd.DataFrame, ds: Dataset, study: Study, path: Path) -> None:
-    """The team's dataset writer when present; else the XPT v5 writer with the spec's labels."""
-    try:
-        from studyforge.dataset_writer import write_dataset_xpt  # type: ignore
-    except ImportError:
-        write_dataset_xpt = None
-    if write_dataset_xpt is not None:
-        write_dataset_xpt(df, ds, study, path)  # shaping findings are none: the frame is already shaped
-        return
-    from studyforge.xpt import write_xpt as _write
-
-    lengths = {}
-    for v in ds.variables:
-        if v.type == "Char":
-            mx = int(df[v.name].str.len().max()) if len(df) else 0
-            lengths[v.name] = v.length or max(1, min(200, mx))
-    _write(df, path, name=ds.name, label=ds.label, labels={v.name: v.label for v in ds.variables},
-           lengths=lengths, formats={v.name: v.format for v in ds.variables if v.format},
-           created=study.xpt_created)
 
 
 def sdtm_command(raw_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool) -> int:
@@ -65,7 +45,8 @@ def sdtm_command(raw_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool) 
     target = confined(out_dir, Path("m5") / "datasets" / sid / "tabulations" / "sdtm")
     for name in sorted(datasets):
         try:
-            write_xpt(datasets[name], spec.datasets[name], spec.study, target / f"{name.lower()}.xpt")
+            fs.extend(write_dataset_xpt(datasets[name], spec.datasets[name], spec.study,
+                                        target / f"{name.lower()}.xpt").findings)
         except ValueError as exc:  # XptError: a value XPT v5 cannot hold (already reported as a finding)
             fs.add(Finding(Severity.ERROR, "SD1301", f"{name} not written: {exc}", dataset=name))
     counts = fs.counts()

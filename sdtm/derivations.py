@@ -12,8 +12,18 @@ from studyforge.spec.models import Variable
 from . import _dates
 from ._fast import umap
 from .context import Context
-from .registry import (AgeParams, ArmParams, EpochParams, LobxflParams, NrindParams, SeqParams,
-                       StudyDayParams, SubjectDateParams, UsubjidParams, VisitParams)
+from .registry import (
+    AgeParams,
+    ArmParams,
+    EpochParams,
+    LobxflParams,
+    NrindParams,
+    SeqParams,
+    StudyDayParams,
+    SubjectDateParams,
+    UsubjidParams,
+    VisitParams,
+)
 from .vocabulary import norm_key
 
 

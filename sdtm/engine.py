@@ -135,7 +135,7 @@ def _long_records(f: pd.DataFrame, ins, items: list[str], keep_cols: list[str]) 
     empty responses dropped when the form has a status field; a NOT DONE record becomes one QSALL
     record (SDTMIG). Rows come out by raw line, then item order (QSALL first), built in one go."""
     stat = f[ins.stat].str.upper() if ins.stat and ins.stat in f.columns else pd.Series("", index=f.index)
-    n, k = len(f), len(items)
+    k = len(items)
     not_done = (stat == "NOT DONE").to_numpy(dtype=bool)
     resp = f[items].to_numpy(dtype=object).ravel() if k else np.array([], dtype=object)
     keep = ~np.repeat(not_done, k)

@@ -17,8 +17,15 @@ from studyforge.spec.models import Codelist, Variable
 from . import _dates
 from ._fast import umap
 from .context import FORM, Context
-from .registry import (ConditionParams, ConstantParams, CopyParams, CtMapParams, DecodeParams,
-                       Iso8601Params, UnitConvertParams)
+from .registry import (
+    ConditionParams,
+    ConstantParams,
+    CopyParams,
+    CtMapParams,
+    DecodeParams,
+    Iso8601Params,
+    UnitConvertParams,
+)
 
 _WS = re.compile(r"\s+")
 _SLASH = re.compile(r"\s*/\s*")

@@ -29,7 +29,7 @@ class Stages:
     """The stage functions a build runs, injected by cli.py."""
 
     simulate: Callable[..., object]                 # (study_dir, subjects=, seed=, out_dir=) -> exit code
-    run_sdtm: Callable[..., tuple]                  # (raw_dir, spec_dir) -> (frames, findings, reconciliation, spec)
+    run_sdtm: Callable[..., tuple]                  # (raw_dir, spec_dir) -> (frames, findings, reconciliation, whole spec)
     derive_adam: Callable[[Frames, Spec], tuple]    # (sdtm frames, spec) -> (frames, findings)
     read_sdtm: Callable[[Path], Frames]             # folder of SDTM XPT -> frames (ADaM reads what was written)
 
@@ -123,7 +123,6 @@ def build(opts: BuildOptions, stages: Stages, console: Console | None = None) ->
     from studyforge.fileio import confined
     from studyforge.manifest import write_manifest
     from studyforge.report import BuildSummary, summarize_dataset, write_build_report
-    from studyforge.spec.loader import load_spec
 
     console = console or Console(stderr=True)
     timer = _Timer(console)
@@ -142,8 +141,7 @@ def build(opts: BuildOptions, stages: Stages, console: Console | None = None) ->
                 raise RuntimeError(f"simulation failed with exit code {code}")
 
         with timer.stage("raw -> SDTM"):
-            sdtm, sdtm_findings, recon, _ = stages.run_sdtm(raw_dir, opts.study_dir)
-        spec = load_spec(opts.study_dir)
+            sdtm, sdtm_findings, recon, spec = stages.run_sdtm(raw_dir, opts.study_dir)
         findings += sdtm_findings
         paths = package_paths(staging, spec.study.id)
         if opts.strict and error_findings(findings):

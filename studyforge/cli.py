@@ -152,7 +152,8 @@ def build(study_dir: Path, raw_dir: Path | None, out_dir: Path, subjects: int | 
     from adam.sdtm_input import read_sdtm_folder
     from sdtm.command import run_sdtm
     from sdtm.simulate.command import simulate_command
-    from studyforge.build import BuildOptions, Stages, build as run_build
+    from studyforge.build import BuildOptions, Stages
+    from studyforge.build import build as run_build
 
     fmt = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in fmt if f not in ("xpt", "json")]
@@ -169,20 +170,10 @@ def build(study_dir: Path, raw_dir: Path | None, out_dir: Path, subjects: int | 
 
 def rule_registries() -> dict[str, dict]:
     """The derivation rules each stage publishes, for `spec check` (purpose -> {rule name: params model})."""
-    registries: dict[str, dict] = {}
-    try:
-        from sdtm.registry import RULES as SDTM_RULES
+    from adam.registry import RULES as ADAM_RULES
+    from sdtm.registry import RULES as SDTM_RULES
 
-        registries["Tabulation"] = SDTM_RULES
-    except ImportError:
-        pass
-    try:
-        from adam.registry import RULES as ADAM_RULES
-
-        registries["Analysis"] = ADAM_RULES
-    except ImportError:
-        pass
-    return registries
+    return {"Tabulation": SDTM_RULES, "Analysis": ADAM_RULES}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,8 +26,15 @@ import pandas as pd
 
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Study, Variable
-from studyforge.xpt import (MAX_CHAR, XptError, XptVariable, _factorize_str, _is_python_str, _write_xpt_info,
-                            parse_format)
+from studyforge.xpt import (
+    MAX_CHAR,
+    XptError,
+    XptVariable,
+    _factorize_str,
+    _is_python_str,
+    _write_xpt_info,
+    parse_format,
+)
 
 __all__ = ["shape_to_spec", "write_dataset_xpt", "XptInfo"]
 

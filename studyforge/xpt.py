@@ -405,7 +405,7 @@ def _factorize_str(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _factorize_str_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     try:
-        from pandas._libs.hashtable import StringHashTable   # what pd.factorize picks for text
+        from pandas._libs.hashtable import StringHashTable  # what pd.factorize picks for text
         uniq, codes = StringHashTable(max(1, min(len(values), 1 << 16))).factorize(values, na_sentinel=-1)
         return codes, uniq
     except (ImportError, AttributeError, TypeError, UnicodeError):

@@ -67,19 +67,13 @@ def test_clean_default_build_has_no_errors(two_builds):
 
 
 def test_reconciliation_accounts_for_every_raw_record(two_builds):
+    """Every raw form's row count (the simulator's manifest) is the count the reconciliation starts from."""
     import pandas as pd
 
     pkg, _ = two_builds
     recon = pd.read_csv(pkg / "report" / "reconciliation.csv", keep_default_na=False)
-    manifest = json.loads((pkg / "raw" / "manifest.json").read_text())
-    raw_rows = {f["form"] if "form" in f else name: f["rows"] for name, f in _forms(manifest)}
-    per_form = recon.groupby("form")["records_in"].max().to_dict()
-    assert per_form == raw_rows
-
-
-def _forms(manifest):
-    forms = manifest["forms"]
-    return forms.items() if isinstance(forms, dict) else ((f["form"], f) for f in forms)
+    forms = json.loads((pkg / "raw" / "manifest.json").read_text())["forms"]
+    assert recon.groupby("form")["records_in"].max().to_dict() == {name: f["rows"] for name, f in forms.items()}
 
 
 def test_strict_refuses_and_writes_nothing(project_root, tmp_path):
@@ -101,8 +95,8 @@ def test_dataset_json_equals_xpt_for_every_dataset(two_builds):
     import pyreadstat
 
     from studyforge.compare import compare_datasets
-    from studyforge.datasets_io import normalize
     from studyforge.datasetjson import read_dataset_json
+    from studyforge.datasets_io import normalize
 
     pkg, _ = two_builds
     pairs = [(x, pkg / "json" / "sdtm" / f"{x.stem}.json") for x in sorted((pkg / SDTM).glob("*.xpt"))]

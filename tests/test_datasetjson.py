@@ -14,8 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from studyforge.datasetjson import (ColumnMeta, DatasetJSONError, columns_from_spec, dataset_json_bytes,
-                                    read_dataset_json, write_dataset_json)
+from studyforge.datasetjson import (
+    ColumnMeta,
+    DatasetJSONError,
+    columns_from_spec,
+    dataset_json_bytes,
+    read_dataset_json,
+    write_dataset_json,
+)
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "studyforge" / "schemas" / "dataset-json" / "1.1"
                      / "dataset.schema.json").read_text())

@@ -11,8 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studyforge.dates import (
-    edc_date_to_iso, impute_date, impute_time, is_valid_iso8601, iso_to_sas_date,
-    iso_to_sas_datetime, parse_iso8601, sas_date_to_iso, study_day,
+    edc_date_to_iso,
+    impute_date,
+    impute_time,
+    is_valid_iso8601,
+    iso_to_sas_date,
+    iso_to_sas_datetime,
+    parse_iso8601,
+    sas_date_to_iso,
+    study_day,
 )
 
 SAS0 = dt.date(1960, 1, 1)

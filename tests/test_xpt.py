@@ -13,9 +13,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from studyforge.xpt import (
-    XptError, ibm_to_ieee, ieee_to_ibm, parse_format, read_xpt, write_xpt, write_xpt_info,
-)
+from studyforge.xpt import XptError, ibm_to_ieee, ieee_to_ibm, parse_format, read_xpt, write_xpt, write_xpt_info
 
 CREATED = dt.datetime(2025, 3, 4, 5, 6, 7)
 

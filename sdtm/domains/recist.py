@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-
 from .._fast import umap
 from ..context import FILE, FORM, LINE, Context
 from ..engine import dedupe_form, tagged

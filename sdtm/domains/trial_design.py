@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .. import _dates
 from ..context import FILE, FORM, LINE, Context
 from ..registry import SeParams, TrialSummaryParams
-from .. import _dates
 from ..vocabulary import norm_key
 
 

@@ -793,11 +793,10 @@ def _canonical(spec_dir: Path) -> None:
     """Rewrite what was generated in the team's canonical spec form (`studyforge spec fmt`)."""
     import contextlib
     import io
+    import shutil
     import tempfile
 
     from studyforge.spec.commands import fmt_command
-
-    import shutil
 
     owned = ["study.yaml", "codelists.yaml", "methods.yaml", "comments.yaml", "sdtm"]  # not adam/
     with tempfile.TemporaryDirectory() as tmp:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from studyforge import dates
-from studyforge.define.xml import validate_define
 from studyforge.conform.emit import dataset_finding, text
 from studyforge.conform.package import PackageView
 from studyforge.conform.rules import register
+from studyforge.define.xml import validate_define
 from studyforge.findings import Finding, Severity
 
 TRC = "FDA Technical Rejection Criteria for Study Data"

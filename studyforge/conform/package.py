@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from studyforge.datasets_io import normalize
-
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Spec
+from studyforge.xpt import read_xpt
 
 Standard = Literal["SDTM", "ADaM"]
 SDTM_DIR = ("tabulations", "sdtm")
@@ -144,22 +144,10 @@ class PackageView:
 # --- reading ---------------------------------------------------------------------------------
 
 def _read_xpt(path: Path) -> tuple[pd.DataFrame, str, str, list[VarMeta]]:
-    try:
-        from studyforge.xpt import read_xpt
-    except ImportError:  # pragma: no cover - the team's reader is expected
-        read_xpt = None
-    if read_xpt is not None:
-        # latin-1 never fails to decode, so a non-ASCII byte reaches the ASCII check instead of aborting the read
-        df, meta = read_xpt(path, encoding="latin-1")
-        vars_ = [VarMeta(v.name, v.type, v.length, v.label or "", v.format or "") for v in meta.variables]
-        return df, meta.name, meta.label or "", vars_
-    import pyreadstat  # pragma: no cover
-
-    df, meta = pyreadstat.read_xport(str(path), encoding="latin1")  # pragma: no cover
-    vars_ = [VarMeta(c, "Char" if meta.readstat_variable_types.get(c) == "string" else "Num",  # pragma: no cover
-                     meta.variable_storage_width.get(c), meta.column_names_to_labels.get(c) or "",
-                     meta.original_variable_types.get(c) or "") for c in df.columns]
-    return df, (meta.table_name or path.stem).upper(), meta.file_label or "", vars_  # pragma: no cover
+    # latin-1 never fails to decode, so a non-ASCII byte reaches the ASCII check instead of aborting the read
+    df, meta = read_xpt(path, encoding="latin-1")
+    vars_ = [VarMeta(v.name, v.type, v.length, v.label or "", v.format or "") for v in meta.variables]
+    return df, meta.name, meta.label or "", vars_
 
 
 def _study_dir(root: Path, problems: list[Finding]) -> Path | None:

@@ -5,8 +5,14 @@ validate_define (XSD, offline) and check_define_against_data (define vs XPT file
 """
 
 from studyforge.define.check import check_define_against_data
-from studyforge.define.info import (DatasetInfo, VariableInfo, dataset_info, dataset_info_from_meta,
-                                    dataset_info_from_xpt, package_infos)
+from studyforge.define.info import (
+                                    DatasetInfo,
+                                    VariableInfo,
+                                    dataset_info,
+                                    dataset_info_from_meta,
+                                    dataset_info_from_xpt,
+                                    package_infos,
+)
 from studyforge.define.model import DefineError, DefineModel, build_model, metadata_version_oid, study_oid
 from studyforge.define.xml import build_define, validate_define, validate_define_bytes, write_define
 

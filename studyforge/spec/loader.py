@@ -20,9 +20,7 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from studyforge.spec.models import (
-    CodelistFile, CommentFile, Dataset, MethodFile, Spec, Study,
-)
+from studyforge.spec.models import CodelistFile, CommentFile, Dataset, MethodFile, Spec, Study
 from studyforge.spec.yamlio import YamlReadError, compose_file, line_of, map_get, to_python
 
 # list fields whose items are named by one of their keys (model path uses that name, not the index)

@@ -218,8 +218,8 @@ def test_adam_req_variable_may_be_null_but_not_absent():
 def test_testcd_all_not_done_is_not_a_ct_error():
     """SDTMIG 3.4 4.5.1.2: --TESTCD "--ALL" with --STAT "NOT DONE" records a whole group not done;
     the same value without NOT DONE is still outside the non-extensible test code codelist."""
-    from studyforge.conform.package import DatasetView
     from studyforge.conform.checks_structure import _all_not_done
+    from studyforge.conform.package import DatasetView
 
     qs = pd.DataFrame({"QSTESTCD": ["EOR0101", "QSALL", "QSALL"], "QSSTAT": ["", "NOT DONE", ""]})
     ds = DatasetView("QS", "SDTM", qs)

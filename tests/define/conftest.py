@@ -10,8 +10,21 @@ import pandas as pd
 import pytest
 
 from studyforge.define.info import DatasetInfo, dataset_info_from_meta
-from studyforge.spec.models import (Codelist, Comment, Dataset, Method, Origin, Parameter, Spec, Standard, Study,
-                                    Term, ValueLevel, Variable, WhereCondition)
+from studyforge.spec.models import (
+    Codelist,
+    Comment,
+    Dataset,
+    Method,
+    Origin,
+    Parameter,
+    Spec,
+    Standard,
+    Study,
+    Term,
+    ValueLevel,
+    Variable,
+    WhereCondition,
+)
 from studyforge.xpt import write_xpt_info
 
 CREATED = dt.datetime(2024, 1, 15, 9, 30, 0)

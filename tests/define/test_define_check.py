@@ -8,7 +8,6 @@ from lxml import etree
 
 from studyforge.define import check_define_against_data, write_define
 from studyforge.findings import Severity
-
 from tests.define.conftest import write_package
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1"}

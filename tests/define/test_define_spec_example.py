@@ -9,7 +9,6 @@ import pytest
 from studyforge.define import build_model, check_define_against_data, validate_define, write_define
 from studyforge.findings import Severity
 from studyforge.xpt import write_xpt
-
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "tests" / "data" / "spec_example"

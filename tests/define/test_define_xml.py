@@ -10,7 +10,7 @@ from lxml import etree
 from studyforge import standards
 from studyforge.define import DefineError, build_define, build_model, validate_define, validate_define_bytes
 from studyforge.findings import Severity
-from studyforge.spec.models import Variable, Origin
+from studyforge.spec.models import Origin, Variable
 
 NS = {"odm": "http://www.cdisc.org/ns/odm/v1.3", "def": "http://www.cdisc.org/ns/def/v2.1",
       "xlink": "http://www.w3.org/1999/xlink"}

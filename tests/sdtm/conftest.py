@@ -6,7 +6,7 @@ import pytest
 
 from sdtm.pipeline import build_sdtm
 from sdtm.readers import read_raw_dir
-from sdtm.spec_io import load_sdtm_spec
+from studyforge.spec.loader import load_spec
 
 from .rawkit import base_forms, write_forms
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def sdtm_spec():
-    return load_sdtm_spec(ROOT / "specs" / "palace")
+    return load_spec(ROOT / "specs" / "palace")
 
 
 @pytest.fixture(scope="session")
