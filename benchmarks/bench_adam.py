@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import measure_in_child
+from benchmarks.common import STORAGES, layout_ratio, measure_in_child
 
 N_SUBJECTS = 10_000
 
@@ -127,11 +127,16 @@ def measure(n: int = N_SUBJECTS) -> dict:
 
 
 def run() -> None:
-    res = measure_in_child(f"""
-        import json
-        from benchmarks.bench_adam import measure
-        print(json.dumps(measure({N_SUBJECTS})))
-    """)
-    print(json.dumps(res, indent=None))
-    print(f"ADaM (ADSL+ADRS+ADTTE) for {res['subjects']} subjects: {res['seconds']:.1f} s, "
-          f"({res['cpu_seconds']:.1f} s CPU), peak RSS {res['peak_rss_mib']:.0f} MiB (targets 20 s, 4096 MiB)")
+    secs = {}
+    for storage in STORAGES:
+        res = measure_in_child(f"""
+            import json
+            from benchmarks.bench_adam import measure
+            print(json.dumps(measure({N_SUBJECTS})))
+        """, storage)
+        secs[storage] = res["seconds"]
+        print(f"{storage:>7} strings: {json.dumps(res, indent=None)}")
+        print(f"{storage:>7} strings: ADaM (ADSL+ADRS+ADTTE) for {res['subjects']} subjects: {res['seconds']:.1f} s, "
+              f"({res['cpu_seconds']:.1f} s CPU), peak RSS {res['peak_rss_mib']:.0f} MiB (targets 20 s, 4096 MiB)",
+              flush=True)
+    layout_ratio("ADaM", secs)

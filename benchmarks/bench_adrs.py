@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.common import measure_in_child
+from benchmarks.common import STORAGES, layout_ratio, measure_in_child
 
 SUBJECTS = 10_000
 VISITS = 10
@@ -41,6 +41,10 @@ print(json.dumps({{"rs_rows": len(rs), "adrs_rows": len(out), "findings": len(fi
 
 
 def run() -> None:
-    r = measure_in_child(_CODE)
-    print(f"derive_adrs: {r['rs_rows']:,} RS rows -> {r['adrs_rows']:,} ADRS rows in {r['seconds']} s, "
-          f"peak RSS {r['peak_rss_mib']:.0f} MiB ({r['findings']} findings)")
+    secs = {}
+    for storage in STORAGES:
+        r = measure_in_child(_CODE, storage)
+        secs[storage] = r["seconds"]
+        print(f"{storage:>7} strings: derive_adrs: {r['rs_rows']:,} RS rows -> {r['adrs_rows']:,} ADRS rows in "
+              f"{r['seconds']} s, peak RSS {r['peak_rss_mib']:.0f} MiB ({r['findings']} findings)", flush=True)
+    layout_ratio("derive_adrs", secs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks.common import measure_in_child
+from benchmarks.common import STORAGES, layout_ratio, measure_in_child
 
 SIZES = (1_000, 10_000)
 
@@ -20,11 +20,16 @@ print(json.dumps({{"subjects": {n}, "seconds": round(sec, 2), "rows": rows}}))
 
 
 def run(sizes: tuple[int, ...] = SIZES) -> list[dict]:
-    """Simulate each size in a fresh process and print seconds, rows and peak RSS."""
+    """Simulate each size in a fresh process per string layout and print seconds, rows and peak RSS."""
     results = []
     for n in sizes:
-        r = measure_in_child(CHILD.format(n=n))
-        results.append(r)
-        print(f"simulate {n:>7,} subjects: {r['seconds']:7.2f} s  {r['rows']:>10,} rows  "
-              f"peak RSS {r['peak_rss_mib']:8.1f} MiB", flush=True)
+        secs = {}
+        for storage in STORAGES:
+            r = measure_in_child(CHILD.format(n=n), storage)
+            r["storage"] = storage
+            results.append(r)
+            secs[storage] = r["seconds"]
+            print(f"simulate {n:>7,} subjects, {storage:>7} strings: {r['seconds']:7.2f} s  {r['rows']:>10,} rows  "
+                  f"peak RSS {r['peak_rss_mib']:8.1f} MiB", flush=True)
+        layout_ratio(f"simulate {n} subjects", secs)
     return results

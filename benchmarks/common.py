@@ -1,20 +1,33 @@
-"""Shared measuring helpers for benchmarks: wall time and peak RSS of a child process."""
+"""Shared measuring helpers for benchmarks: wall time and peak RSS of a child process, per string layout.
+
+pandas 3 stores text as Python objects or, when pyarrow is installed, as Arrow strings; users do not
+choose which, so every benchmark runs each measurement once per layout (`STORAGES`) in the same run
+and prints the ratio between them.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 import textwrap
 
+STORAGES = ("python", "pyarrow") if importlib.util.find_spec("pyarrow") else ("python",)
 
-def measure_in_child(code: str) -> dict:
+
+def measure_in_child(code: str, storage: str | None = None) -> dict:
     """Run `code` in a fresh interpreter; it must print one JSON object as its last line.
 
-    The child's peak RSS (ru_maxrss, KiB on Linux) is added as `peak_rss_mib`, so each measured
-    step starts from a clean process and one step's memory does not hide another's.
+    `storage` ("python" | "pyarrow") sets pandas' string storage before `code` runs, so every text
+    column the child makes has that layout.  The child's peak RSS (ru_maxrss, KiB on Linux) is added as
+    `peak_rss_mib`, so each measured step starts from a clean process and one step's memory does not
+    hide another's.
     """
-    wrapper = textwrap.dedent(code) + textwrap.dedent(
+    prefix = "" if storage is None else (
+        f"import pandas as _pd\n_pd.options.mode.string_storage = {storage!r}\n"
+        f"assert _pd.Series(['x']).dtype.storage == {storage!r}\n")
+    wrapper = prefix + textwrap.dedent(code) + textwrap.dedent(
         """
         import resource as _r, json as _j
         print(_j.dumps({"__peak_rss_kib": _r.getrusage(_r.RUSAGE_SELF).ru_maxrss}))
@@ -25,3 +38,9 @@ def measure_in_child(code: str) -> dict:
     result = json.loads(lines[-2]) if len(lines) >= 2 else {}
     result["peak_rss_mib"] = json.loads(lines[-1])["__peak_rss_kib"] / 1024
     return result
+
+
+def layout_ratio(what: str, seconds: dict[str, float]) -> None:
+    """Print how much slower (>1) or faster (<1) the Arrow layout was than the Python one."""
+    if "python" in seconds and "pyarrow" in seconds and seconds["python"] > 0:
+        print(f"{what}: pyarrow / python strings = {seconds['pyarrow'] / seconds['python']:.2f}x time", flush=True)

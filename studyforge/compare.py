@@ -143,6 +143,8 @@ class CompareResult:
 # --- comparison -----------------------------------------------------------------------------
 
 def _char(s: pd.Series) -> pd.Series:
+    if not len(s):   # pandas 3.1: an empty Arrow-backed result of .str has no chunks, and merge fails on it
+        return pd.Series([], index=s.index, dtype="string")
     return s.astype("string").fillna("").str.rstrip(" ")
 
 

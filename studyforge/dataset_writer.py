@@ -26,15 +26,7 @@ import pandas as pd
 
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Study, Variable
-from studyforge.xpt import (
-    MAX_CHAR,
-    XptError,
-    XptVariable,
-    _factorize_str,
-    _is_python_str,
-    _write_xpt_info,
-    parse_format,
-)
+from studyforge.xpt import MAX_CHAR, XptError, XptVariable, _write_xpt_info, factorize_text, parse_format, text_layout
 
 __all__ = ["shape_to_spec", "write_dataset_xpt", "XptInfo"]
 
@@ -54,18 +46,24 @@ class XptInfo:
     findings: tuple[Finding, ...] = field(default_factory=tuple)
 
 
-def _usubjids(df: pd.DataFrame) -> np.ndarray | None:
-    if "USUBJID" in df.columns:
-        return df["USUBJID"].astype(object).where(df["USUBJID"].notna(), "").astype(str).to_numpy()
-    return None
+def _usubjids(df: pd.DataFrame) -> pd.Series | None:
+    """The USUBJID column for naming rows in findings (read only for the few rows reported)."""
+    return df["USUBJID"] if "USUBJID" in df.columns else None
+
+
+def _usubjid_at(subj: pd.Series | None, i: int) -> str:
+    if subj is None:
+        return ""
+    v = subj.iloc[int(i)]
+    return "" if pd.isna(v) else str(v)
 
 
 def _row_findings(rows: np.ndarray, ds: Dataset, var: str, rule: str, message: str,
-                  values: pd.Series, subj: np.ndarray | None) -> list[Finding]:
+                  values: pd.Series, subj: pd.Series | None) -> list[Finding]:
     out = []
     for i in rows[:MAX_ROW_FINDINGS]:
         out.append(Finding(Severity.ERROR, rule, message, dataset=ds.name, variable=var,
-                           usubjid="" if subj is None else str(subj[i]), record=str(int(i) + 1),
+                           usubjid=_usubjid_at(subj, i), record=str(int(i) + 1),
                            value=str(values.iloc[int(i)])))
     if len(rows) > MAX_ROW_FINDINGS:
         out.append(Finding(Severity.ERROR, rule, f"{message}: {len(rows) - MAX_ROW_FINDINGS} more row(s) "
@@ -86,10 +84,10 @@ def _date_kind(v: Variable) -> str | None:
 
 
 def _text_factorized(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """(codes, uniques) of a text column (str dtype, or object holding only str/missing);
-    None for anything else, which takes the general path."""
-    if _is_python_str(s.dtype):
-        return _factorize_str(s.to_numpy(dtype=object))
+    """(codes, uniques) of a text column (str/string dtype of either storage, or object holding
+    only str/missing); None for anything else, which takes the general path."""
+    if text_layout(s.dtype) is not None:
+        return factorize_text(s)
     if s.dtype == object:
         try:
             codes, uniq = pd.factorize(s.to_numpy(), use_na_sentinel=True)
@@ -101,7 +99,7 @@ def _text_factorized(s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     return None
 
 
-def _char_fast(s: pd.Series, v: Variable, ds: Dataset, subj: np.ndarray | None,
+def _char_fast(s: pd.Series, v: Variable, ds: Dataset, subj: pd.Series | None,
                codes: np.ndarray, uniq: np.ndarray) -> tuple[pd.Series, list[Finding], tuple[np.ndarray, np.ndarray]]:
     """_as_char on a text column, every check done once per distinct value (same findings)."""
     findings: list[Finding] = []
@@ -131,7 +129,7 @@ def _char_fast(s: pd.Series, v: Variable, ds: Dataset, subj: np.ndarray | None,
     return out, findings, (codes, uniq)
 
 
-def _as_char(s: pd.Series, v: Variable, ds: Dataset, subj: np.ndarray | None) -> tuple[pd.Series, list[Finding]]:
+def _as_char(s: pd.Series, v: Variable, ds: Dataset, subj: pd.Series | None) -> tuple[pd.Series, list[Finding]]:
     findings: list[Finding] = []
     if not (pd.api.types.is_string_dtype(s.dtype) or s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype)):
         findings.append(Finding(Severity.ERROR, "SPEC_TYPE_MISMATCH",
@@ -165,7 +163,7 @@ def _as_char(s: pd.Series, v: Variable, ds: Dataset, subj: np.ndarray | None) ->
     return out, findings
 
 
-def _as_num(s: pd.Series, v: Variable, ds: Dataset, subj: np.ndarray | None) -> tuple[pd.Series, list[Finding]]:
+def _as_num(s: pd.Series, v: Variable, ds: Dataset, subj: pd.Series | None) -> tuple[pd.Series, list[Finding]]:
     findings: list[Finding] = []
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         kind = _date_kind(v)

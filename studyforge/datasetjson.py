@@ -25,6 +25,7 @@ import pandas as pd
 
 from studyforge import __version__
 from studyforge.fileio import write_bytes_atomic
+from studyforge.xpt import factorize_text, text_layout
 
 DATASET_JSON_VERSION = "1.1.0"
 DATA_TYPES = ("string", "integer", "decimal", "float", "double", "boolean", "datetime", "date", "time", "URI")
@@ -145,8 +146,26 @@ def _bad_rows(name: str, mask: np.ndarray, values: np.ndarray, why: str) -> Data
     return DatasetJSONError(f"column {name}: {why}: {shown}{more}")
 
 
-def _column_values(s: pd.Series, meta: ColumnMeta) -> list[Any]:
-    """One column as a list of JSON-ready Python values (vectorized; only missing cells are touched one by one)."""
+def _by_value(values: np.ndarray, encode: Any, missing: np.ndarray | None = None) -> list[str]:
+    """JSON text of each value, encoding each distinct value once (-1 codes and `missing` -> null)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return _gather([encode(u) for u in np.asarray(uniq, dtype=object).tolist()], codes, missing)
+
+
+def _gather(texts: list[str], codes: np.ndarray, missing: np.ndarray | None) -> list[str]:
+    table = np.array(texts + ["null"], dtype=object)    # code -1 takes the last entry
+    out = table[codes]
+    if missing is not None and missing.any():
+        out[missing] = "null"
+    return out.tolist()
+
+
+_dump_value = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _cells_json(s: pd.Series, meta: ColumnMeta) -> list[str]:
+    """One column as the JSON text of each cell (null for missing), every check vectorized and every
+    distinct value encoded once; the text is what json.dumps gives for the cell's Python value."""
     missing = s.isna().to_numpy()
     if meta.target_data_type == "integer" and meta.data_type in ("date", "datetime", "time"):
         num = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64")
@@ -158,17 +177,18 @@ def _column_values(s: pd.Series, meta: ColumnMeta) -> list[Any]:
         if meta.data_type != "time" and ((days < MIN_SAS_DAY) | (days > MAX_SAS_DAY))[~missing].any():
             raise _bad_rows(meta.name, ~missing & ((days < MIN_SAS_DAY) | (days > MAX_SAS_DAY)), num,
                             "outside years 0001-9999 (ISO 8601)")
+        if meta.data_type == "time" and ((whole < 0) | (whole >= 86400))[~missing].any():
+            raise _bad_rows(meta.name, ~missing & ((whole < 0) | (whole >= 86400)), num, "time outside 0-86399 s")
+        codes, uniq = pd.factorize(whole)               # ISO text made once per distinct SAS number
+        uniq = np.asarray(uniq, dtype="int64")
         if meta.data_type == "date":
-            stamps = SAS_EPOCH + whole.astype("timedelta64[D]").astype("timedelta64[s]")
-            text = np.datetime_as_string(stamps, unit="D")
+            text = np.datetime_as_string(SAS_EPOCH + uniq.astype("timedelta64[D]").astype("timedelta64[s]"), unit="D")
         elif meta.data_type == "datetime":
-            text = np.datetime_as_string(SAS_EPOCH + whole.astype("timedelta64[s]"), unit="s")
+            text = np.datetime_as_string(SAS_EPOCH + uniq.astype("timedelta64[s]"), unit="s")
         else:
-            if ((whole < 0) | (whole >= 86400))[~missing].any():
-                raise _bad_rows(meta.name, ~missing & ((whole < 0) | (whole >= 86400)), num, "time outside 0-86399 s")
-            text = _hms(whole)
-        out = text.astype(object).tolist()
-    elif meta.data_type in ("integer", "float", "double"):
+            text = _hms(uniq)
+        return _gather([f'"{t}"' for t in text.tolist()], codes, missing)
+    if meta.data_type in ("integer", "float", "double"):
         num = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64")
         nonnum = ~missing & np.isnan(num)
         if nonnum.any():
@@ -179,25 +199,28 @@ def _column_values(s: pd.Series, meta: ColumnMeta) -> list[Any]:
             frac = ~missing & (num != np.round(num))
             if frac.any():
                 raise _bad_rows(meta.name, frac, num, "integer column holds a fraction")
-            out = np.where(missing, 0, num).astype("int64").tolist()
-        else:
-            out = np.where(missing, 0.0, num).tolist()
-    elif meta.data_type == "boolean":
-        out = s.astype(object).tolist()
-    elif meta.data_type == "decimal" and pd.api.types.is_numeric_dtype(s):
+            return _by_value(np.where(missing, 0, num).astype("int64"), str, missing)
+        # floats by their bits, so that 0.0 and -0.0 stay apart as json.dumps writes them
+        bits = np.ascontiguousarray(np.where(missing, 0.0, num)).view(np.uint64)
+        codes, uniq = pd.factorize(bits)
+        return _gather([repr(x) for x in np.asarray(uniq, dtype=np.uint64).view(np.float64).tolist()], codes, missing)
+    if meta.data_type == "boolean":
+        return _by_value(s.astype(object).to_numpy(dtype=object), _dump_value, missing)
+    if meta.data_type == "decimal" and pd.api.types.is_numeric_dtype(s):
         # 1.1 exchanges decimals as text to keep every digit; a binary float has already lost them
         raise DatasetJSONError(f"column {meta.name}: decimal columns must be given as text (e.g. '30.8983'), "
                                "not as binary floats")
+    if pd.api.types.is_numeric_dtype(s) and not missing.all():
+        raise _bad_rows(meta.name, ~missing, s.to_numpy(), f"{meta.data_type} column holds numbers")
+    if text_layout(s.dtype) is not None:
+        codes, uniq = factorize_text(s)                 # Arrow strings: no Python string per row
     else:
-        if pd.api.types.is_numeric_dtype(s) and not missing.all():
-            raise _bad_rows(meta.name, ~missing, s.to_numpy(), f"{meta.data_type} column holds numbers")
-        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        codes, uniq = pd.factorize(s.astype(object).to_numpy(dtype=object), use_na_sentinel=True)
+        uniq = np.asarray(uniq, dtype=object)
+        if pd.api.types.infer_dtype(uniq, skipna=True) not in ("string", "empty"):
             nonstr = ~missing & ~s.map(lambda x: isinstance(x, str)).to_numpy(dtype=bool)  # error path only
             raise _bad_rows(meta.name, nonstr, s.to_numpy(object), "text column holds a non-text value")
-        out = s.to_numpy(dtype=object).tolist()
-    for i in np.flatnonzero(missing):
-        out[i] = None
-    return out
+    return _gather([_dump_value(u) for u in uniq.tolist()], codes, missing)
 
 
 def _hms(seconds: np.ndarray) -> np.ndarray:
@@ -249,12 +272,12 @@ def dataset_json_bytes(
     header["name"] = name
     header["label"] = label
     header["columns"] = [_column_json(m, name) for m in metas]
-    cols = [_column_values(df.iloc[:, i], m) for i, m in enumerate(metas)]
-    rows = list(map(list, zip(*cols))) if cols else [[] for _ in range(len(df))]
+    cols = [_cells_json(df.iloc[:, i], m) for i, m in enumerate(metas)]
     head = json.dumps(header, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-    body = ",\n".join(dump(r) for r in rows)
-    text = head[:-1] + ',"rows":[\n' + body + ("\n" if rows else "") + "]}\n"
+    # rows as json.dumps writes a list (compact separators), one per line
+    cells = map(",".join, zip(*cols)) if cols else ("" for _ in range(len(df)))
+    body = "[" + "],\n[".join(cells) + "]\n" if len(df) else ""
+    text = head[:-1] + ',"rows":[\n' + body + "]}\n"
     return text.encode("utf-8")
 
 
