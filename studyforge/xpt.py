@@ -807,18 +807,32 @@ def _write_xpt_info(df: pd.DataFrame, path: Path | str, *, name: str, label: str
     plan = _plan(df, name, label, labels, lengths, formats, created, special_missing, factorized)
     n, reclen = plan.records, plan.reclen
     step = max(1, _CHUNK_BYTES // reclen)
-    buf = np.empty(min(n, step) * reclen, dtype=np.uint8)
-    with atomic_open(path, "wb") as fh:
-        fh.write(plan.header)
-        for a in range(0, n, step):
-            b = min(n, a + step)
-            rows = buf[:(b - a) * reclen].reshape(b - a, reclen)
-            # every byte of every record is covered by a column; constant columns keep the bytes the
-            # first chunk put in the reused buffer (later chunks are the same or a prefix of it)
-            plan.fill(rows, a, b, skip_static=a > 0)
-            fh.write(memoryview(buf[:(b - a) * reclen]))
-            if _START_WRITEBACK and (a // step) % 8 == 7:    # every ~16 MiB
+    # two buffers: one is filled while the other is being written (the write releases the GIL)
+    bufs = [np.empty(min(n, step) * reclen, dtype=np.uint8) for _ in range(2 if n > step else 1)]
+    pending: list[Future | None] = [None] * len(bufs)
+    with atomic_open(path, "wb") as fh, ThreadPoolExecutor(max_workers=1) as writer:
+
+        def put(view: memoryview, k: int) -> None:
+            fh.write(view)
+            if _START_WRITEBACK and k % 8 == 7:    # every ~16 MiB
                 _start_writeback(fh)
+
+        fh.write(plan.header)
+        try:
+            for k, a in enumerate(range(0, n, step)):
+                b = min(n, a + step)
+                i = k % len(bufs)
+                if pending[i] is not None:
+                    pending[i].result()
+                rows = bufs[i][:(b - a) * reclen].reshape(b - a, reclen)
+                # every byte of every record is covered by a column; constant columns keep the bytes the
+                # first fill of this buffer put there (later chunks are the same or a prefix of it)
+                plan.fill(rows, a, b, skip_static=k >= len(bufs))
+                pending[i] = writer.submit(put, memoryview(bufs[i][:(b - a) * reclen]), k)
+        finally:
+            for f in pending:
+                if f is not None:
+                    f.result()
         fh.write(b" " * ((-n * reclen) % RECORD))
     return plan.meta
 
