@@ -31,10 +31,13 @@ Dates are numbers: SAS dates count days from 1960-01-01, datetimes seconds from
 1960-01-01T00:00:00.  A datetime64 column is converted only when its display format says which
 (date formats -> days, datetime formats -> seconds); timedelta64 columns with a time format ->
 seconds.  Without such a format they are refused rather than guessed.
-Speed (same bytes as the plain path; tests/test_xpt_fastpath.py): each text column is hashed once
-(big frames: two columns at a time on threads, shared str objects deduplicated by identity first),
-constant columns are filled once per reused buffer, and writeback is started every ~16 MiB so the
-closing fsync (kept: durability) has little left to wait for.
+Speed (same bytes as the plain path; tests/test_xpt_fastpath.py, tests/test_string_backends.py): each
+text column is factorized once by the route native to its layout (pandas 3 `str` holds Arrow strings
+when pyarrow is installed, Python objects otherwise): Arrow's hash kernel, or the str hash table after
+an identity dedupe of shared str objects (big frames: two columns at a time on threads); only distinct
+values are checked and encoded, then gathered by code as machine words.  Constant columns are filled
+once per buffer; one buffer is filled while the other is written, and writeback is started every
+~16 MiB so the closing fsync (kept: durability) has little left to wait for.
 """
 
 from __future__ import annotations
