@@ -546,6 +546,8 @@ def _numeric_values(df: pd.DataFrame, ds: str, col: str, fmt: ParsedFormat | Non
         if fmt is None or fmt.kind != "time":
             raise XptError(f"{ds}.{col}: a timedelta64 column needs a time display format (TIME8.)")
         return s.to_numpy(dtype="timedelta64[ns]") / np.timedelta64(1, "s")
+    if s.dtype == np.float64:                  # NaN is its missing value already: no copy
+        return s.to_numpy()
     if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
         return s.to_numpy(dtype=np.float64, na_value=np.nan)
     raise XptError(f"{ds}.{col}: dtype {s.dtype} is neither numeric nor text")
@@ -639,7 +641,7 @@ def _columns_in_order(df: pd.DataFrame, name: str, labels: Mapping[str, str], le
             values = _numeric_values(df, name, c, fmt)
             codes = _special_codes(name, c, special_missing[c], values, df) if c in special_missing else None
             values = np.ascontiguousarray(values, dtype=np.float64)
-            bad = ~(np.abs(values) <= IBM_MAX) & ~np.isnan(values)     # checked before any write
+            bad = np.abs(values) > IBM_MAX           # inf too, NaN not; checked before any write
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise XptError(f"{name}.{c}: value {float(values[i])!r} at {_row_ref(df, i)} is outside the "
