@@ -475,12 +475,14 @@ def factorize_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     layout = text_layout(s.dtype)
     if layout == "arrow":
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
-        return codes, np.asarray(uniq, dtype=object)
-    if layout == "python":
-        return _factorize_str(s.to_numpy(dtype=object))
-    values = s.astype(object).to_numpy(dtype=object) if isinstance(s.dtype, pd.CategoricalDtype) \
-        else s.to_numpy(dtype=object)
-    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    elif layout == "python":
+        codes, uniq = _factorize_str(s.to_numpy(dtype=object))
+    else:
+        values = s.astype(object).to_numpy(dtype=object) if isinstance(s.dtype, pd.CategoricalDtype) \
+            else s.to_numpy(dtype=object)
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    if len(uniq) < 2**31 - 1:                 # half the memory of int64 codes (peak RSS of big writes)
+        codes = codes.astype(np.int32, copy=False)
     return codes, np.asarray(uniq, dtype=object)
 
 
