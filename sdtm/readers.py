@@ -6,6 +6,7 @@ raw record: in a CSV the header is line 1, so data row i (1-based) is line i + 1
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,3 +129,31 @@ def read_raw_dir(raw_dir: Path | str) -> tuple[dict[str, RawForm], list[Finding]
                 continue
             forms[name] = form
     return forms, findings
+
+
+def compose_id(frame: pd.DataFrame, parts: list, study_id: str = "") -> pd.Series:
+    """An identifier (SUBJID, USUBJID, SITEID) from the spec's parts: the study id, raw columns
+    (optionally a regex capture and zero padding) and literal separators. A missing column gives ''."""
+    from ._fast import umap
+
+    out = pd.Series("", index=frame.index, dtype=object)
+    for p in parts:
+        if p.study:
+            piece = pd.Series(study_id, index=frame.index, dtype=object)
+        elif p.literal is not None:
+            piece = pd.Series(p.literal, index=frame.index, dtype=object)
+        else:
+            col = frame[p.column] if p.column in frame.columns else pd.Series("", index=frame.index, dtype=object)
+
+            def shape(u: pd.Series, p=p) -> pd.Series:
+                u = u.astype(str)
+                if p.regex:
+                    rx = p.regex if re.compile(p.regex).groups else f"({p.regex})"
+                    u = u.str.extract(rx, expand=True).iloc[:, 0].fillna("")
+                if p.pad:
+                    u = u.where(u == "", u.str.zfill(p.pad))
+                return u
+
+            piece = umap(col.astype(str), shape).astype(object)
+        out = out + piece
+    return out.astype(str)
