@@ -119,6 +119,8 @@ class FormSettings(_Strict):
     encoding: Encoding = "utf-8-sig"
     delimiter: str = Field(default=",", min_length=1, max_length=1)
     null_tokens: list[str] = Field(default_factory=list, description="values that mean missing, e.g. NULL, .")
+    ignore_columns: list[str] = Field(default_factory=list,
+                                      description="columns known to carry nothing SDTM needs (not reported)")
 
     @field_validator("subject", mode="before")
     @classmethod
@@ -128,6 +130,11 @@ class FormSettings(_Strict):
     @field_validator("subject")
     @classmethod
     def _subject_upper(cls, v: list[str]) -> list[str]:
+        return [c.strip().upper() for c in v]
+
+    @field_validator("ignore_columns")
+    @classmethod
+    def _ignore_upper(cls, v: list[str]) -> list[str]:
         return [c.strip().upper() for c in v]
 
     @field_validator("visit", "visit_repeat", "position")
