@@ -63,10 +63,13 @@ def record_layout(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.nda
     buf = np.frombuffer(data, dtype=np.uint8)
     if len(buf) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), True
-    quotes = np.cumsum(buf == ord('"'))
-    outside = (quotes % 2) == 0
+    quotes = np.flatnonzero(buf == ord('"'))  # positions only: memory O(quotes), not O(bytes)
+
+    def outside(pos: np.ndarray) -> np.ndarray:
+        return np.searchsorted(quotes, pos) % 2 == 0
+
     nl = np.flatnonzero(buf == ord("\n"))
-    ends = nl[outside[nl]]
+    ends = nl[outside(nl)]
     ended = len(ends) > 0 and ends[-1] == len(buf) - 1
     bounds = np.concatenate([[-1], ends, [] if ended else [len(buf)]]).astype(np.int64)
     starts, stops = bounds[:-1] + 1, bounds[1:]
@@ -77,7 +80,7 @@ def record_layout(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.nda
     starts, stops = starts[keep], stops[keep]
     line_of = np.searchsorted(nl, starts) + 1          # physical line = line breaks before it + 1
     dl = np.flatnonzero(buf == ord(delimiter))
-    dl = dl[outside[dl]]
+    dl = dl[outside(dl)]
     fields = np.searchsorted(dl, stops) - np.searchsorted(dl, starts) + 1
     return line_of.astype(np.int64), fields.astype(np.int64), bool(ended)
 
