@@ -85,21 +85,25 @@ def record_layout(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.nda
     return line_of.astype(np.int64), fields.astype(np.int64), bool(ended)
 
 
-def _decode(data: bytes, encoding: str, path: Path, form: str) -> tuple[str, list[Finding]]:
-    """Text of the file in the declared encoding; bytes it cannot decode become one ERROR finding
-    (file, line, bytes) and the replacement character, which the ASCII check then reports per record."""
-    enc = "utf-8-sig" if encoding in ("utf-8", "utf-8-sig") else encoding
+def _python_encoding(encoding: str) -> str:
+    return "utf-8-sig" if encoding in ("utf-8", "utf-8-sig") else encoding
+
+
+def _decode_check(data: bytes, encoding: str, path: Path, form: str) -> list[Finding]:
+    """Bytes the declared encoding cannot decode: one ERROR finding (file, line, bytes); they are read
+    as the replacement character, which the ASCII check then reports per record."""
+    enc = _python_encoding(encoding)
     try:
-        return data.decode(enc), []
+        data.decode(enc)
+        return []
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         bad = data[exc.start:exc.end]
         n = data.decode(enc, errors="replace").count("\ufffd")
-        f = Finding(Severity.ERROR, "SD0003",
-                    f"bytes not valid in the declared encoding {encoding} ({n} place(s), first shown); "
-                    f"declare the form's encoding under raw.forms.{form}.encoding",
-                    file=str(path), line=line, value=bad.hex(" "))
-        return data.decode(enc, errors="replace"), [f]
+        return [Finding(Severity.ERROR, "SD0003",
+                        f"bytes not valid in the declared encoding {encoding} ({n} place(s), first shown); "
+                        f"declare the form's encoding under raw.forms.{form}.encoding",
+                        file=str(path), line=line, value=bad.hex(" "))]
 
 
 def read_csv_form(path: Path, settings: FormSettings | None = None, name: str | None = None
@@ -108,13 +112,15 @@ def read_csv_form(path: Path, settings: FormSettings | None = None, name: str | 
     st = settings or FormSettings()
     name = name or path.stem.lower()
     data = path.read_bytes()
-    text, findings = _decode(data, st.encoding, path, name)
-    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=st.delimiter)
+    findings = _decode_check(data, st.encoding, path, name)
+    enc = _python_encoding(st.encoding)
+    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, sep=st.delimiter, encoding=enc,
+                     encoding_errors="replace")
     df.columns = [str(c).strip().upper() for c in df.columns]
     df = _stripped(df.reset_index(drop=True))
     lines, nfields, ended = record_layout(data, st.delimiter)
     if len(lines) != len(df) + 1:  # the byte scan and the parser disagree: count with the csv module
-        lines, nfields = _layout_by_csv(text, st.delimiter)
+        lines, nfields = _layout_by_csv(data.decode(enc, errors="replace"), st.delimiter)
     lines, nfields = lines[1:], nfields[1:]
     ragged = nfields != len(df.columns)
     for i in np.flatnonzero(ragged)[:20]:
