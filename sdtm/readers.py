@@ -184,6 +184,8 @@ def read_odm(path: Path) -> dict[str, RawForm]:
                     for ig in fd.iterfind("odm:ItemGroupData", ns):
                         rec = {"STUDYID": study, "SITEID": site, "SUBJID": subj, "FOLDER": folder,
                                "RECORDPOSITION": ig.get("ItemGroupRepeatKey", "1")}
+                        if se.get("StudyEventRepeatKey") is not None:  # a repeated visit (declare raw.visit_repeat)
+                            rec["FOLDERREPEAT"] = se.get("StudyEventRepeatKey")
                         for it in ig.iterfind("odm:ItemData", ns):
                             rec[it.get("ItemOID", "").split(".")[-1].upper()] = it.get("Value", "")
                         rows.setdefault(form, []).append(rec)

@@ -163,3 +163,15 @@ def test_byte_scan_agrees_with_csv_module_on_messy_text():
             want.append(prev + 1)
         prev = rd.line_num
     assert lines.tolist() == want and np.all(fields == 2)
+
+
+def test_odm_repeated_study_event_keeps_its_repeat_key(tmp_path):
+    (tmp_path / "clin.xml").write_text(
+        '<?xml version="1.0"?><ODM xmlns="http://www.cdisc.org/ns/odm/v1.3"><ClinicalData StudyOID="S">'
+        '<SubjectData SubjectKey="701-1015"><StudyEventData StudyEventOID="UNS" StudyEventRepeatKey="2">'
+        '<FormData FormOID="F.VS"><ItemGroupData ItemGroupOID="IG.VS" ItemGroupRepeatKey="1">'
+        '<ItemData ItemOID="I.SYSBP" Value="120"/></ItemGroupData></FormData></StudyEventData>'
+        '</SubjectData></ClinicalData></ODM>')
+    forms, _ = read_raw_dir(tmp_path)
+    assert forms["vs"].frame.loc[0, ["SUBJID", "FOLDER", "FOLDERREPEAT", "SYSBP"]].tolist() == \
+        ["701-1015", "UNS", "2", "120"]
