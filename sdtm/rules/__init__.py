@@ -1,5 +1,6 @@
-"""SDTM rules: each module here registers its rules with `sdtm.rules.base` (one registration per
-rule). Every module of this package is imported on first use, so a new rule needs only its file."""
+"""SDTM rules: each module here (and in sdtm/domains/, rules a spec cannot express such as RECIST
+lesion linking) registers its rules with `sdtm.rules.base` (one registration per rule). Every module
+of both packages is imported on first use, so a new rule needs only its file."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ def load_all() -> dict[str, Rule]:
     """Import every rule module of the package (once) and return the registry."""
     global _LOADED
     if not _LOADED:
-        for mod in sorted(m.name for m in pkgutil.iter_modules(__path__)):
-            if mod not in ("base", "order"):
-                importlib.import_module(f"{__name__}.{mod}")
+        from .. import domains
+
+        for pkg in (importlib.import_module(__name__), domains):
+            for mod in sorted(m.name for m in pkgutil.iter_modules(pkg.__path__)):
+                if mod not in ("base", "order") and not mod.startswith("_"):
+                    importlib.import_module(f"{pkg.__name__}.{mod}")
         _LOADED = True
     return REGISTRY
 

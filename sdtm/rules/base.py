@@ -22,8 +22,9 @@ A rule is registered once, with everything the engine, `spec check` and define.x
   they run after records of subjects unknown to DM have left the dataset.
 
 A variable rule is pure: ``(frame, params, refs) -> (values, findings)``.
-- ``frame``: the working rows (raw fields as text plus the bookkeeping columns FORM, FILE, LINE, SUBJECT,
-  VISIT, POSITION the engine adds from the study's raw identity). Do not modify it.
+- ``frame``: the working rows (raw fields as text plus the bookkeeping columns the engine adds from the
+  study's raw identity: FORM, FILE, LINE, SUBJECT (raw subject key), SUBJECT_ID (the USUBJID it
+  composes to), VISIT (raw visit/folder), POSITION (record position, else file order)). Do not modify it.
 - ``refs``: read-only references (`Refs`): the spec, this dataset and variable, the raw forms, the
   datasets built earlier (DM, SE, TV ...), the variables derived so far for these rows, CT.
 - ``values``: a Series aligned with ``frame.index``; ``findings``: a list of `Finding` (use
@@ -46,12 +47,12 @@ from pydantic import BaseModel, ConfigDict
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Codelist, Dataset, Spec, Variable
 
-from .._fast import text_series
+from .._fast import text_series, umap
 
 # bookkeeping columns of the working rows (never written): where each record came from and who it is
 FORM, FILE, LINE = "__form", "__file", "__line"
-SUBJECT, VISIT, POSITION = "__subject", "__visit", "__position"
-BOOKKEEPING = [FORM, FILE, LINE, SUBJECT, VISIT, POSITION]
+SUBJECT, SUBJECT_ID, VISIT, POSITION = "__subject", "__usubjid", "__visit", "__position"
+BOOKKEEPING = [FORM, FILE, LINE, SUBJECT, SUBJECT_ID, VISIT, POSITION]
 
 
 class Params(BaseModel):
@@ -61,10 +62,12 @@ class Params(BaseModel):
 
 
 class Used(NamedTuple):
-    """`records` records of raw form `form` were consulted to derive the current variable/dataset."""
+    """`records` records of raw form `form` were consulted to derive `target` (DATASET.VARIABLE; default
+    the variable being derived)."""
 
     form: str
     records: int
+    target: str = ""
 
 
 class Unmapped(NamedTuple):
@@ -152,8 +155,11 @@ def parse_params(name: str, params: Mapping[str, Any]) -> BaseModel:
     return rule(name).parse(params)
 
 
-def method_text(template: str, params: BaseModel) -> str:
-    """The method template with the params filled in; lists are joined with ', ', dicts as k=v."""
+def method_text(template: str | Callable[[Any], str], params: BaseModel) -> str:
+    """The method template with the params filled in; lists are joined with ', ', dicts as k=v.
+    A callable template (params -> text) serves rules whose params nest (conditions, parts)."""
+    if callable(template):
+        return template(params)
     def show(v):
         if isinstance(v, (list, tuple)):
             return ", ".join(show(x) for x in v)
@@ -211,11 +217,13 @@ class Refs:
         return got
 
     def subject_key(self, form: str) -> pd.Series:
-        """The subject of each record of a raw form (subject columns joined with '-')."""
-        def build():
-            rf = self.raw[form]
-            return subject_key(rf.frame, self.identity(form))
-        return self.shared(("subject", form), build)
+        """The raw subject of each record of a raw form (subject columns joined with '-')."""
+        return self.shared(("subject", form), lambda: subject_key(self.raw[form].frame, self.identity(form)))
+
+    def usubjid_of(self, form: str) -> pd.Series:
+        """The USUBJID each record of a raw form composes to (the study's raw identity)."""
+        return self.shared(("usubjid", form), lambda: compose_usubjid(self.raw[form].frame, self.identity(form),
+                                                                      self.spec.study.id))
 
     # -- memo: pure caches (the value must be a function of the key's inputs only) -------------
     def memo(self, key: tuple, fn: Callable[[], Any]) -> Any:
@@ -266,3 +274,29 @@ def subject_key(frame: pd.DataFrame, ident: RawIdentity) -> pd.Series:
     for c in cols[1:]:
         out = out + "-" + text_series(frame[c])
     return out
+
+
+def compose_usubjid(frame: pd.DataFrame, ident: RawIdentity, study_id: str) -> pd.Series:
+    """USUBJID of each raw record from the identity's parts: STUDYID (the spec's study id), SUBJECT (the
+    subject key), SITE (the site column), any other text literally; joined with the identity's separator.
+    Records without a subject get ''."""
+    subj = subject_key(frame, ident)
+    parts: list[pd.Series | str] = []
+    for part in ident.usubjid:
+        if part == "STUDYID":
+            parts.append(study_id)
+        elif part == "SUBJECT":
+            parts.append(subj)
+        elif part == "SITE":
+            parts.append(text_series(frame[ident.site]) if ident.site and ident.site in frame.columns else "")
+        else:
+            parts.append(part)
+    if not any(isinstance(p, pd.Series) for p in parts[1:]) and isinstance(parts[-1], pd.Series) and \
+            all(isinstance(p, str) for p in parts[:-1]):
+        # the usual case, literal prefix + subject: once per subject, not per record
+        prefix = ident.sep.join(parts[:-1]) + (ident.sep if len(parts) > 1 else "")
+        return umap(subj, lambda u: (prefix + u.astype(str)).where(u != "", "")).astype(str)
+    out = pd.Series("", index=frame.index, dtype=str)
+    for i, p in enumerate(parts):
+        out = out + (ident.sep if i else "") + p
+    return out.where(subj != "", "").astype(str)
