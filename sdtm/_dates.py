@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from studyforge import dates as _shared
+from studyforge.findings import Finding, Severity
 
 from ._fast import text_series, umap
 
@@ -53,3 +54,73 @@ def study_day(dtc: pd.Series, ref_dtc: pd.Series) -> pd.Series:
     b = pd.Series(u2[pair % max(len(u2), 1)], dtype=object)
     dy = _shared.study_day(a, b).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     return pd.Series(dy[inverse.ravel()], index=dtc.index).astype("Int64")
+
+
+FIRST_LINES = 5
+
+
+def _per_distinct(values: pd.Series, mask: np.ndarray, lines: np.ndarray, rule: str, message: str, *,
+                  file: str, field: str, severity: Severity = Severity.ERROR) -> list[Finding]:
+    """One finding per distinct value under `mask`, with its count and first lines (never one per row)."""
+    if not mask.any():
+        return []
+    vals = _text(values).to_numpy(dtype=object)[mask]
+    lns = np.asarray(lines)[mask]
+    codes, uniq = pd.factorize(vals)
+    out = []
+    for k, v in enumerate(uniq):
+        at = lns[codes == k]
+        shown = ", ".join(str(int(x)) for x in at[:FIRST_LINES]) + (", ..." if len(at) > FIRST_LINES else "")
+        out.append(Finding(severity, rule, message.format(count=len(at), lines=shown), file=file,
+                           line=int(at[0]), field=field, value=str(v)))
+    return out
+
+
+def raw_to_iso(values: pd.Series, formats: list[str] | str, *, lines: np.ndarray | None = None, file: str = "",
+               field: str = "", unknown=(), year_pivot: int = 50,
+               times: pd.Series | None = None, time_formats: list[str] | str = ("HH:MM",),
+               time_field: str = "") -> tuple[pd.Series, list[Finding]]:
+    """Raw date (and optional separate time) text in the declared formats -> ISO 8601 --DTC and findings.
+
+    Each distinct text is parsed once. An unparseable date or time is ONE finding per distinct value
+    (SD0301 / SD0302, count and first lines, the accepted formats); a time whose date is missing is
+    SD0303 (it cannot be expressed in ISO 8601 and is dropped). Partial dates stay partial.
+    """
+    formats = [formats] if isinstance(formats, str) else list(formats)
+    lines = np.arange(1, len(values) + 1) if lines is None else np.asarray(lines)
+    iso, err = _distinct(values, lambda u: _shared.format_to_iso(u, formats, unknown=unknown, year_pivot=year_pivot))
+    found = _per_distinct(values, err.to_numpy(dtype=bool), lines, "SD0301",
+                          "unparseable or impossible date in {count} record(s) (lines {lines}); accepted formats: "
+                          + "; ".join(formats), file=file, field=field)
+    if times is None:
+        return iso, found
+    tf = [time_formats] if isinstance(time_formats, str) else list(time_formats)
+    t_iso, t_err = _distinct(times, lambda u: _shared.format_to_iso(u, tf, unknown=unknown))
+    found += _per_distinct(times, t_err.to_numpy(dtype=bool), lines, "SD0302",
+                           "unparseable time in {count} record(s) (lines {lines}); accepted formats: " + "; ".join(tf),
+                           file=file, field=time_field)
+    joined, orphan = _shared.join_date_time(iso, t_iso)
+    found += _per_distinct(times, orphan.to_numpy(dtype=bool) & ~err.to_numpy(dtype=bool), lines, "SD0303",
+                           f"time without a date in {{count}} record(s) (lines {{lines}}): the time is dropped "
+                           f"(ISO 8601 cannot hold a time without its date; date field {field})",
+                           file=file, field=time_field)
+    return joined.set_axis(values.index), found
+
+
+def _distinct(values: pd.Series, fn) -> tuple[pd.Series, pd.Series]:
+    codes, uniques = pd.factorize(_text(values).to_numpy(dtype=object))
+    if len(uniques) == 0:
+        return pd.Series("", index=values.index, dtype=str), pd.Series(False, index=values.index, dtype=bool)
+    iso, err = fn(pd.Series(uniques, dtype=object))
+    return (pd.Series(iso.astype(str).to_numpy(dtype=object)[codes], index=values.index, dtype=str),
+            pd.Series(err.to_numpy(dtype=bool)[codes], index=values.index, dtype=bool))
+
+
+def form_dtc(form, settings, date_field: str, time_field: str | None = None) -> tuple[pd.Series, list[Finding]]:
+    """--DTC of one raw form's date (and time) field in the formats its raw settings declare."""
+    f = form.frame
+    times = f[time_field] if time_field else None
+    return raw_to_iso(f[date_field], settings.date_formats(date_field), lines=form.lines, file=form.path,
+                      field=date_field, unknown=settings.unknown, year_pivot=settings.year_pivot,
+                      times=times, time_formats=settings.time_formats(time_field) if time_field else ("HH:MM",),
+                      time_field=time_field or "")

@@ -19,13 +19,13 @@ from studyforge.spec.models import Spec
 
 from .context import Reconciliation
 from .pipeline import build_sdtm
-from .readers import read_raw_dir
+from .readers import read_for_spec
 
 
 def run_sdtm(raw_dir: Path | str, spec_dir: Path | str) -> tuple[dict[str, pd.DataFrame], list[Finding], Reconciliation, Spec]:
     """Raw folder + spec folder -> (datasets, findings, reconciliation, spec); for `studyforge build`."""
     spec = load_spec(spec_dir)
-    raw, read_findings = read_raw_dir(raw_dir)
+    raw, read_findings = read_for_spec(raw_dir, spec)
     datasets, findings, recon = build_sdtm(raw, spec)
     return datasets, read_findings + findings, recon, spec
 

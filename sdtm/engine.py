@@ -203,8 +203,7 @@ def check_text(build: Build, ds: Dataset, df: pd.DataFrame, frame: pd.DataFrame 
         bad = s.isin(bad_vals) if bad_vals else pd.Series(False, index=s.index)
         field = (v.derivation.params.get("field", "") if v.derivation else "") or v.name
         if bad.any():
-            _row_findings(build, ds, df, frame, bad, "SD1001", "non-ASCII character (XPT v5 requires ASCII)",
-                          v.name, field, s)
+            s = _ascii_or_held_back(build, ds, df, frame, v.name, field, bad)
         if v.name not in split:
             long_vals = set(uniq[uniq.str.len() > 200])
             long = s.isin(long_vals) if long_vals else pd.Series(False, index=s.index)
@@ -213,11 +212,40 @@ def check_text(build: Build, ds: Dataset, df: pd.DataFrame, frame: pd.DataFrame 
                               "for splitting into SUPP--", v.name, field, s.str.slice(0, 60))
 
 
-def _row_findings(build: Build, ds, df, frame, mask, rule_id, msg, var, field, values) -> None:
+def _ascii_or_held_back(build: Build, ds, df, frame, var, field, bad) -> pd.Series:
+    """Non-ASCII values: replaced per the spec's raw.ascii_replacements (WARNING per record), else held
+    back, i.e. written empty (ERROR per record naming file, line, field, value), so the rest of the
+    dataset is still written. df[var] is updated in place; the new column is returned."""
+    s = df[var]
+    table = build.spec.study.raw.ascii_replacements
+
+    def replace(u: pd.Series) -> pd.Series:
+        u = u.astype(str)
+        for k in sorted(table, key=len, reverse=True):  # longest first: "ß" never pre-empts "ßt"
+            u = u.str.replace(k, table[k], regex=False)
+        return u
+
+    fixed = umap(s, replace).astype(object) if table else s.astype(object)
+    still = bad & fixed.astype(str).str.contains(_NON_ASCII, regex=True)
+    replaced = bad & ~still
+    if replaced.any():
+        _row_findings(build, ds, df, frame, replaced, "SD1003", "non-ASCII character replaced per the spec's "
+                      "raw.ascii_replacements (now {new})", var, field, s, new=fixed, severity=Severity.WARNING)
+    if still.any():
+        _row_findings(build, ds, df, frame, still, "SD1001", "non-ASCII character (XPT v5 requires ASCII) and no "
+                      "replacement in raw.ascii_replacements: value held back (written empty)", var, field, s)
+    out = fixed.where(~still, "").astype(str)
+    df[var] = out
+    return out
+
+
+def _row_findings(build: Build, ds, df, frame, mask, rule_id, msg, var, field, values, new=None,
+                  severity=Severity.ERROR) -> None:
     for i in mask[mask].index:
         file = str(frame.at[i, FILE]) if frame is not None and i in frame.index else ""
         line = int(frame.at[i, LINE]) if frame is not None and i in frame.index else None
-        build.findings.append(Finding(Severity.ERROR, rule_id, msg, dataset=ds.name, variable=var,
+        text = msg.replace("{new}", repr(str(new.at[i]))) if new is not None else msg
+        build.findings.append(Finding(severity, rule_id, text, dataset=ds.name, variable=var,
                                       usubjid=str(df.at[i, "USUBJID"]) if "USUBJID" in df.columns else "",
                                       file=file, line=line, field=field, value=str(values.at[i])))
 

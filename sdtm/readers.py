@@ -6,6 +6,9 @@ raw record: in a CSV the header is line 1, so data row i (1-based) is line i + 1
 
 from __future__ import annotations
 
+import io
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from studyforge.findings import Finding, Severity
+from studyforge.spec.raw import FormSettings, RawSpec
 
 SKIP_FILES = {"dictionary.csv", "manifest.json"}
 
@@ -49,11 +53,94 @@ def _stripped(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: umap(df[c], lambda u: u.astype(str).str.strip()) for c in df.columns}, index=df.index)
 
 
-def read_csv_form(path: Path) -> RawForm:
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    df.columns = [c.strip().upper() for c in df.columns]
+def record_layout(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray, bool]:
+    """(first physical line of each CSV record, its field count, ends with a line break) from the bytes.
+
+    Vectorized: a line break or delimiter counts only outside quotes (even number of quote bytes
+    before it; an escaped quote "" adds two). Blank records are skipped, as the CSV parser does.
+    Quote, line feed and the usual delimiters are single bytes in UTF-8, Latin-1, CP1252 and GBK.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if len(buf) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), True
+    quotes = np.cumsum(buf == ord('"'))
+    outside = (quotes % 2) == 0
+    nl = np.flatnonzero(buf == ord("\n"))
+    ends = nl[outside[nl]]
+    ended = len(ends) > 0 and ends[-1] == len(buf) - 1
+    bounds = np.concatenate([[-1], ends, [] if ended else [len(buf)]]).astype(np.int64)
+    starts, stops = bounds[:-1] + 1, bounds[1:]
+    seg_len = stops - starts - (buf[np.maximum(stops - 1, 0)] == ord("\r")) * (stops > starts)
+    bom = len(data) >= 3 and data[:3] == b"\xef\xbb\xbf"
+    seg_len = seg_len - np.where(starts == 0, 3 * bom, 0)
+    keep = seg_len > 0
+    starts, stops = starts[keep], stops[keep]
+    line_of = np.searchsorted(nl, starts) + 1          # physical line = line breaks before it + 1
+    dl = np.flatnonzero(buf == ord(delimiter))
+    dl = dl[outside[dl]]
+    fields = np.searchsorted(dl, stops) - np.searchsorted(dl, starts) + 1
+    return line_of.astype(np.int64), fields.astype(np.int64), bool(ended)
+
+
+def _decode(data: bytes, encoding: str, path: Path, form: str) -> tuple[str, list[Finding]]:
+    """Text of the file in the declared encoding; bytes it cannot decode become one ERROR finding
+    (file, line, bytes) and the replacement character, which the ASCII check then reports per record."""
+    enc = "utf-8-sig" if encoding in ("utf-8", "utf-8-sig") else encoding
+    try:
+        return data.decode(enc), []
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start:exc.end]
+        n = data.decode(enc, errors="replace").count("\ufffd")
+        f = Finding(Severity.ERROR, "SD0003",
+                    f"bytes not valid in the declared encoding {encoding} ({n} place(s), first shown); "
+                    f"declare the form's encoding under raw.forms.{form}.encoding",
+                    file=str(path), line=line, value=bad.hex(" "))
+        return data.decode(enc, errors="replace"), [f]
+
+
+def read_csv_form(path: Path, settings: FormSettings | None = None, name: str | None = None
+                  ) -> tuple[RawForm, list[Finding]]:
+    """One delimited file in its declared encoding and delimiter, each record with its first physical line."""
+    st = settings or FormSettings()
+    name = name or path.stem.lower()
+    data = path.read_bytes()
+    text, findings = _decode(data, st.encoding, path, name)
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=st.delimiter)
+    df.columns = [str(c).strip().upper() for c in df.columns]
     df = _stripped(df.reset_index(drop=True))
-    return RawForm(path.stem.lower(), df, str(path), np.arange(2, len(df) + 2))
+    lines, nfields, ended = record_layout(data, st.delimiter)
+    if len(lines) != len(df) + 1:  # the byte scan and the parser disagree: count with the csv module
+        lines, nfields = _layout_by_csv(text, st.delimiter)
+    lines, nfields = lines[1:], nfields[1:]
+    ragged = nfields != len(df.columns)
+    for i in np.flatnonzero(ragged)[:20]:
+        findings.append(Finding(Severity.ERROR, "SD0008",
+                                f"record has {nfields[i]} fields, the header {len(df.columns)}: missing fields read "
+                                "as empty", file=str(path), line=int(lines[i])))
+    if ragged.sum() > 20:
+        findings.append(Finding(Severity.ERROR, "SD0008", f"{int(ragged.sum()) - 20} more record(s) with the wrong "
+                                "number of fields", file=str(path)))
+    if len(data) and not ended:
+        findings.append(Finding(Severity.WARNING, "SD0009", "file does not end with a line break: it may be "
+                                "truncated", file=str(path), line=int(lines[-1]) if len(lines) else 1))
+    if st.null_tokens:
+        nulls = set(st.null_tokens)
+        df = df.apply(lambda c: c.where(~c.isin(nulls), ""))
+    return RawForm(name, df, str(path), lines), findings
+
+
+def _layout_by_csv(text: str, delimiter: str) -> tuple[np.ndarray, np.ndarray]:
+    import csv
+
+    rd = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter)
+    lines, fields, prev = [], [], 0
+    for row in rd:
+        if row:
+            lines.append(prev + 1)
+            fields.append(len(row))
+        prev = rd.line_num
+    return np.asarray(lines, dtype=np.int64), np.asarray(fields, dtype=np.int64)
 
 
 def read_sas_form(path: Path) -> RawForm:
@@ -99,20 +186,29 @@ def read_odm(path: Path) -> dict[str, RawForm]:
     return out
 
 
-def read_raw_dir(raw_dir: Path | str) -> tuple[dict[str, RawForm], list[Finding]]:
-    """All forms of a raw folder; files that cannot be read become ERROR findings."""
+def read_raw_dir(raw_dir: Path | str, raw: RawSpec | None = None, *,
+                 known_columns: set[str] | None = None) -> tuple[dict[str, RawForm], list[Finding]]:
+    """All forms of a raw folder read as the raw spec declares (encoding, delimiter, file name),
+    checked against the EDC manifest; with `known_columns`, a form's columns that no spec rule
+    reads are listed once per form. Files that cannot be read become ERROR findings."""
     raw_dir = Path(raw_dir)
+    spec = raw or RawSpec()
+    by_file = {o.file.lower(): name for name, o in spec.forms.items() if o.file}
+    manifest_name = spec.manifest or "manifest.json"
     forms: dict[str, RawForm] = {}
     findings: list[Finding] = []
     for path in sorted(raw_dir.iterdir()):
-        if path.name in SKIP_FILES or path.name.startswith(".") or not path.is_file():
+        if path.name in SKIP_FILES | {manifest_name} or path.name.startswith(".") or not path.is_file():
             continue
         suffix = path.suffix.lower()
+        name = by_file.get(path.name.lower(), path.stem.lower())
         try:
-            if suffix == ".csv":
-                got = {path.stem.lower(): read_csv_form(path)}
+            if suffix in (".csv", ".txt", ".tsv"):
+                form, got_findings = read_csv_form(path, spec.for_form(name), name)
+                findings += got_findings
+                got = {name: form}
             elif suffix in (".sas7bdat", ".xpt"):
-                got = {path.stem.lower(): read_sas_form(path)}
+                got = {name: read_sas_form(path)}
             elif suffix == ".xml":
                 got = read_odm(path)
             else:
@@ -127,4 +223,130 @@ def read_raw_dir(raw_dir: Path | str) -> tuple[dict[str, RawForm], list[Finding]
                                         file=str(path)))
                 continue
             forms[name] = form
+    findings += check_manifest(raw_dir / manifest_name, forms, required=raw is not None and spec.manifest is not None)
+    if known_columns is not None:
+        findings += unknown_columns(forms, spec, known_columns)
     return forms, findings
+
+
+def check_manifest(path: Path, forms: dict[str, RawForm], *, required: bool) -> list[Finding]:
+    """Forms delivered complete? Compare row counts with the EDC manifest ({"forms": {name: {"rows": n}}}).
+
+    A form with its header only, fewer rows than the manifest says, or named in the manifest and
+    not delivered is an ERROR; with no manifest, forms with a header only are still reported and a
+    NOTICE says completeness could not be checked (when the spec expects a manifest)."""
+    out: list[Finding] = []
+    if not path.is_file():
+        if required:
+            out.append(Finding(Severity.NOTICE, "SD0007", "no EDC manifest delivered: form completeness (row "
+                               "counts) could not be checked", file=str(path)))
+        for name, form in sorted(forms.items()):
+            if len(form) == 0:
+                out.append(Finding(Severity.WARNING, "SD0004", f"form {name!r} has a header and no records",
+                                   file=form.path, line=1))
+        return out
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8-sig")).get("forms", {})
+        expected = {str(k).lower(): int(v["rows"]) for k, v in entries.items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return [Finding(Severity.ERROR, "SD0006", f"EDC manifest unreadable ({exc}); completeness not checked",
+                        file=str(path))]
+    for name, rows in sorted(expected.items()):
+        form = forms.get(name)
+        if form is None:
+            out.append(Finding(Severity.ERROR, "SD0005", f"form {name!r} is in the EDC manifest ({rows} rows) "
+                               "but was not delivered", file=str(path), value=name))
+        elif len(form) == 0 and rows > 0:
+            out.append(Finding(Severity.ERROR, "SD0004", f"form {name!r} delivered with its header only; "
+                               f"the EDC manifest says {rows} rows", file=form.path, line=1))
+        elif len(form) < rows:
+            last = int(form.lines[-1]) if len(form.lines) else 1
+            out.append(Finding(Severity.ERROR, "SD0005", f"form {name!r} truncated: {len(form)} of the {rows} rows "
+                               "the EDC manifest says", file=form.path, line=last))
+        elif len(form) > rows:
+            out.append(Finding(Severity.WARNING, "SD0005", f"form {name!r} has {len(form)} rows, the EDC manifest "
+                               f"{rows}", file=form.path))
+    for name, form in sorted(forms.items()):
+        if name not in expected and len(form) == 0:
+            out.append(Finding(Severity.WARNING, "SD0004", f"form {name!r} has a header and no records (not in "
+                               "the EDC manifest)", file=form.path, line=1))
+    return out
+
+
+def unknown_columns(forms: dict[str, RawForm], raw: RawSpec, known: set[str]) -> list[Finding]:
+    """One WARNING per form listing the columns no spec rule reads (their values reach no dataset)."""
+    out = []
+    for name, form in sorted(forms.items()):
+        st = raw.for_form(name)
+        used = known | set(st.key_columns()) | set(st.ignore_columns) | set(st.dates) | set(st.times)
+        extra = [c for c in form.frame.columns if c not in used]
+        if extra:
+            out.append(Finding(Severity.WARNING, "SD0010",
+                               f"{len(extra)} column(s) of form {name!r} not used by any spec rule: "
+                               f"{', '.join(extra)} (declare them in raw.ignore_columns if that is intended)",
+                               file=form.path, line=1, field=", ".join(extra)))
+    return out
+
+
+def spec_columns(spec) -> set[str]:
+    """Every raw column name a spec's SDTM rules can read: the upper-case identifiers among the
+    parameter values of dataset and variable derivations (conservative: a name used anywhere counts)."""
+    names: set[str] = set()
+
+    def walk(v) -> None:
+        if isinstance(v, str):
+            if _IDENT.fullmatch(v):
+                names.add(v)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                walk(k)
+                walk(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                walk(x)
+        elif hasattr(v, "model_dump"):
+            walk(v.model_dump())
+
+    for ds in spec.datasets.values():
+        if ds.derivation:
+            walk(ds.derivation.params)
+        for var in ds.variables:
+            if var.derivation:
+                walk(var.derivation.params)
+    return names
+
+
+_IDENT = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def read_for_spec(raw_dir: Path | str, spec) -> tuple[dict[str, RawForm], list[Finding]]:
+    """The raw folder read as the study spec declares, with unknown columns reported."""
+    return read_raw_dir(raw_dir, spec.study.raw, known_columns=spec_columns(spec))
+
+
+def compose_id(frame: pd.DataFrame, parts: list, study_id: str = "") -> pd.Series:
+    """An identifier (SUBJID, USUBJID, SITEID) from the spec's parts: the study id, raw columns
+    (optionally a regex capture and zero padding) and literal separators. A missing column gives ''."""
+    from ._fast import umap
+
+    out = pd.Series("", index=frame.index, dtype=object)
+    for p in parts:
+        if p.study:
+            piece = pd.Series(study_id, index=frame.index, dtype=object)
+        elif p.literal is not None:
+            piece = pd.Series(p.literal, index=frame.index, dtype=object)
+        else:
+            col = frame[p.column] if p.column in frame.columns else pd.Series("", index=frame.index, dtype=object)
+
+            def shape(u: pd.Series, p=p) -> pd.Series:
+                u = u.astype(str)
+                if p.regex:
+                    rx = p.regex if re.compile(p.regex).groups else f"({p.regex})"
+                    u = u.str.extract(rx, expand=True).iloc[:, 0].fillna("")
+                if p.pad:
+                    u = u.where(u == "", u.str.zfill(p.pad))
+                return u
+
+            piece = umap(col.astype(str), shape).astype(object)
+        out = out + piece
+    return out.astype(str)

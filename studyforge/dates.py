@@ -18,6 +18,7 @@ numbers (days / seconds since 1960-01-01). Conventions chosen here, conservative
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Literal
 
 import numpy as np
@@ -368,3 +369,174 @@ def edc_date_to_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     error = (t != "") & ~iso_ok & ~already
     iso = iso.where(~error, "")
     return iso.astype("str"), error.astype(bool)
+
+
+# --- declared raw formats (DD MON YYYY, MM/DD/YYYY, YYYY/MM/DD HH:MM, ...) -------------------
+
+FORMAT_TOKENS = ("YYYY", "MON", "YY", "MM", "DD", "HH", "MI", "SS")
+ISO_FORMAT = "ISO 8601"
+_TOKEN_PART = {"YYYY": "year", "YY": "year", "MON": "month", "MM": "month", "DD": "day",
+               "HH": "hour", "MI": "minute", "SS": "second"}
+_TOKEN_RE = {"YYYY": r"\d{4}", "YY": r"\d{2}", "MON": r"[A-Z]{3}", "MM": r"\d{1,2}", "DD": r"\d{1,2}",
+             "HH": r"\d{1,2}", "MI": r"\d{2}", "SS": r"\d{2}"}
+
+
+def compile_format(fmt: str) -> tuple[tuple[str, str], ...]:
+    """A declared date/time format as ((kind, text), ...) with kind 'token' or 'literal'.
+
+    Tokens: YYYY, YY, MON (JAN..DEC), MM (month; minutes when it follows HH), DD, HH, MI, SS;
+    anything else is a literal separator (a blank matches one or more blanks). `ISO 8601` accepts
+    ISO 8601 text as is. Raises ValueError for a format without tokens or with a part twice.
+    """
+    if fmt.strip().upper() in (ISO_FORMAT, "ISO8601"):
+        return (("iso", ISO_FORMAT),)
+    out: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    f = fmt.strip().upper()
+    i = 0
+    while i < len(f):
+        tok = next((t for t in FORMAT_TOKENS if f.startswith(t, i)), None)
+        if tok is None:
+            out.append(("literal", f[i]))
+            i += 1
+            continue
+        if tok == "MM" and "hour" in seen:
+            tok = "MI"
+        part = _TOKEN_PART[tok]
+        if part in seen:
+            raise ValueError(f"date format {fmt!r} gives the {part} twice "
+                             f"(tokens: {', '.join(FORMAT_TOKENS)}; MM after HH means minutes)")
+        seen.add(part)
+        out.append(("token", tok))
+        i += len(tok)
+    if not seen:
+        raise ValueError(f"date format {fmt!r} has no date or time part (tokens: {', '.join(FORMAT_TOKENS)})")
+    if seen & {"month", "day"} and "year" not in seen:
+        raise ValueError(f"date format {fmt!r} has a month or day but no year (YYYY or YY)")
+    return tuple(out)
+
+
+def _format_regex(fmt: str, unknown: tuple[str, ...]) -> str:
+    unk = "|".join(re.escape(u.upper()) for u in sorted(unknown, key=len, reverse=True))
+    pieces = []
+    for kind, text in compile_format(fmt):
+        if kind == "token":
+            alt = f"{_TOKEN_RE[text]}|{unk}" if unk else _TOKEN_RE[text]
+            pieces.append(f"(?P<{text}>{alt})")
+        elif text == " ":
+            pieces.append(r"\s+")
+        else:
+            pieces.append(re.escape(text))
+    return "^" + "".join(pieces) + "$"
+
+
+def format_to_iso(text: pd.Series, formats: list[str] | str, *, unknown: Iterable[str] = (),
+                  year_pivot: int = 50) -> tuple[pd.Series, pd.Series]:
+    """Raw date/time text in declared formats -> (ISO 8601 text, error mask); first format that matches wins.
+
+    Unknown parts (UN, UNK, ...) stay unknown (SDTMIG 3.4 4.4.4): trailing ones are dropped
+    ('UN/05/2021' -> '2021-05'), inner ones become '-' ('05/UN/2021' in DD/MM/YYYY -> '2021---05').
+    A format with only time tokens gives 'hh:mm[:ss]' (to join to a date, see join_date_time).
+    Errors (no format matches, unknown year, impossible dates or times) map to ''; '' is missing.
+    YY below `year_pivot` is 20YY, otherwise 19YY.
+    """
+    formats = [formats] if isinstance(formats, str) else list(formats)
+    unk = tuple(str(u).upper() for u in unknown)
+    t = _as_text(text).str.strip().str.upper()
+    iso = pd.Series("", index=t.index, dtype=object)
+    done = (t == "").to_numpy(dtype=bool)
+    for fmt in formats:
+        todo = ~done
+        if not todo.any():
+            break
+        sub = t[todo]
+        if compile_format(fmt)[0][0] == "iso":
+            got = is_valid_iso8601(sub).to_numpy(dtype=bool) & (sub != "").to_numpy(dtype=bool)
+            vals = sub.to_numpy(dtype=object)
+        else:
+            g = sub.str.extract(_format_regex(fmt, unk))
+            got, vals = _compose_iso(g, unk, year_pivot)
+        idx = np.flatnonzero(todo)[got]
+        iso.iloc[idx] = vals[got]
+        done[idx] = True
+    error = ~done
+    return iso.astype("str"), pd.Series(error, index=t.index, dtype=bool)
+
+
+def _compose_iso(g: pd.DataFrame, unknown: tuple[str, ...], year_pivot: int) -> tuple[np.ndarray, np.ndarray]:
+    """Named token groups -> (matched-and-valid mask, ISO text)."""
+    n = len(g)
+    first_tok = g.columns[0] if len(g.columns) else None
+    matched = g[first_tok].notna().to_numpy(dtype=bool) if first_tok else np.zeros(n, dtype=bool)
+    comp: dict[str, np.ndarray] = {}   # part -> text ('' absent from format, '-' unknown, digits)
+    ok = matched.copy()
+    for tok in g.columns:
+        col = g[tok].fillna("")
+        unk = col.isin(unknown).to_numpy(dtype=bool)
+        if tok == "MON":
+            num = col.map(_MONTHS)
+            ok &= unk | num.notna().to_numpy(dtype=bool) | ~matched
+            txt = num.fillna(0).astype(int).astype(str).str.zfill(2)
+        elif tok == "YY":
+            yy = pd.to_numeric(col.where(~unk), errors="coerce").fillna(0).astype(int)
+            txt = (yy + np.where(yy < year_pivot, 2000, 1900)).astype(str)
+        elif tok == "YYYY":
+            txt = col
+        else:
+            txt = col.str.zfill(2)
+        comp[_TOKEN_PART[tok]] = np.where(unk, "-", txt.to_numpy(dtype=object))
+    if "year" in comp:
+        ok &= comp["year"] != "-"  # ISO 8601 cannot say an unknown year
+    date_parts = [p for p in ("year", "month", "day") if p in comp]
+    time_parts = [p for p in ("hour", "minute", "second") if p in comp]
+    parts = date_parts + time_parts
+    # drop trailing unknown parts: precision ends at the last known part
+    keep = {p: np.zeros(n, dtype=bool) for p in parts}
+    later = np.zeros(n, dtype=bool)
+    for p in reversed(parts):
+        known = comp[p] != "-"
+        keep[p] = known | later
+        later |= known
+    out = np.full(n, "", dtype=object)
+    for i, p in enumerate(parts):
+        if p in ("year",) or (not date_parts and i == 0):
+            sep = ""
+        elif p == "hour":
+            sep = "T"
+        elif p in ("minute", "second"):
+            sep = ":"
+        else:
+            sep = "-"
+        if p == "hour" and date_parts:  # a time after a partial date: pad the date to its day slot
+            pad = np.where(keep[p], "-" * (3 - len(date_parts)) * 2, "")
+            piece = np.where(keep[p], pad + sep + comp[p].astype(str), "")
+        else:
+            piece = np.where(keep[p], sep + comp[p].astype(str), "")
+        out = out + piece
+    out = np.where(ok, out, "")
+    if date_parts:
+        valid = is_valid_iso8601(pd.Series(out, dtype=object)).to_numpy(dtype=bool)
+    else:
+        valid = is_valid_iso8601(pd.Series(np.where(out == "", "", "2000-01-01T" + out), dtype=object)).to_numpy(dtype=bool)
+    ok &= valid
+    return ok, np.where(ok, out, "").astype(object)
+
+
+def join_date_time(date_iso: pd.Series, time_iso: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ISO date + separate 'hh:mm' time -> ISO datetime, and the mask of times without a date.
+
+    A partial date keeps its time with '-' in the missing slots ('2021-05' + '10:30' ->
+    '2021-05--T10:30', SDTMIG 3.4 4.4.4). A time without a date cannot be expressed: it is
+    dropped, and the mask says where, so the caller reports it.
+    """
+    d = _as_text(date_iso).str.strip()
+    t = _as_text(time_iso).str.strip()
+    has_t = (t != "").to_numpy(dtype=bool)
+    has_d = (d != "").to_numpy(dtype=bool)
+    year_only = d.str.fullmatch(r"\d{4}").fillna(False).to_numpy(dtype=bool)
+    month_only = d.str.fullmatch(r"\d{4}-\d{2}").fillna(False).to_numpy(dtype=bool)
+    pad = np.where(year_only, "----", np.where(month_only, "--", ""))
+    joined = np.where(has_d & has_t, d.to_numpy(dtype=object) + pad + "T" + t.to_numpy(dtype=object),
+                      d.to_numpy(dtype=object))
+    orphan = has_t & ~has_d
+    return pd.Series(joined, index=d.index, dtype=object).astype("str"), pd.Series(orphan, index=d.index, dtype=bool)

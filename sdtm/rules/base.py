@@ -46,8 +46,9 @@ from pydantic import BaseModel, ConfigDict
 
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Codelist, Dataset, Spec, Variable
+from studyforge.spec.raw import IdPart
 
-from .._fast import text_series, umap
+from .._fast import text_series
 
 # bookkeeping columns of the working rows (never written): where each record came from and who it is
 FORM, FILE, LINE = "__form", "__file", "__line"
@@ -83,15 +84,33 @@ Outcome = tuple[pd.Series, list[Note]]
 
 @dataclass(frozen=True)
 class RawIdentity:
-    """Who and where a raw record is: subject column(s), site, visit/folder, record position (None:
-    file order). Declared per study in the spec with per-form overrides."""
+    """Who and where a raw record is, as the study spec declares it (studyforge/spec/raw.py): subject
+    column(s), SUBJID and USUBJID composition (IdPart: study id, column with regex/padding, literal),
+    site, visit/folder column, record position column (None: file order)."""
 
     subject: tuple[str, ...]
-    site: str | None = None
     visit: str | None = None
     position: str | None = None
-    usubjid: tuple[str, ...] = ("STUDYID", "SUBJECT")   # parts: STUDYID, SUBJECT, SITE or a literal
-    sep: str = "-"
+    subjid: tuple[IdPart, ...] = ()      # () = the subject column(s) joined with '-'
+    usubjid: tuple[IdPart, ...] = ()     # () = study id, '-', SUBJID
+    site: IdPart | None = None
+
+    @classmethod
+    def of(cls, settings) -> "RawIdentity":
+        """From the effective raw settings of one form (RawSpec.for_form)."""
+        return cls(subject=tuple(settings.subject), visit=settings.visit, position=settings.position,
+                   subjid=tuple(settings.subjid_parts()), usubjid=tuple(settings.usubjid_parts()), site=settings.site)
+
+    def subjid_parts(self) -> list[IdPart]:
+        if self.subjid:
+            return list(self.subjid)
+        parts: list[IdPart] = []
+        for i, c in enumerate(self.subject):
+            parts += ([IdPart(literal="-")] if i else []) + [IdPart(column=c)]
+        return parts
+
+    def usubjid_parts(self) -> list[IdPart]:
+        return list(self.usubjid) or [IdPart(study=True), IdPart(literal="-"), *self.subjid_parts()]
 
 
 @dataclass(frozen=True)
@@ -266,37 +285,36 @@ class Refs:
 
 
 def subject_key(frame: pd.DataFrame, ident: RawIdentity) -> pd.Series:
-    """The subject of each raw record: the identity's subject column(s), joined with '-' when several."""
-    cols = [c for c in ident.subject if c in frame.columns]
-    if not cols:
-        return pd.Series("", index=frame.index, dtype=str)
-    out = text_series(frame[cols[0]])
-    for c in cols[1:]:
-        out = out + "-" + text_series(frame[c])
-    return out
+    """The subject of each raw record (its SUBJID as the identity composes it)."""
+    return compose(frame, ident.subjid_parts(), "", ident.subject)
 
 
 def compose_usubjid(frame: pd.DataFrame, ident: RawIdentity, study_id: str) -> pd.Series:
-    """USUBJID of each raw record from the identity's parts: STUDYID (the spec's study id), SUBJECT (the
-    subject key), SITE (the site column), any other text literally; joined with the identity's separator.
-    Records without a subject get ''."""
-    subj = subject_key(frame, ident)
-    parts: list[pd.Series | str] = []
-    for part in ident.usubjid:
-        if part == "STUDYID":
-            parts.append(study_id)
-        elif part == "SUBJECT":
-            parts.append(subj)
-        elif part == "SITE":
-            parts.append(text_series(frame[ident.site]) if ident.site and ident.site in frame.columns else "")
-        else:
-            parts.append(part)
-    if not any(isinstance(p, pd.Series) for p in parts[1:]) and isinstance(parts[-1], pd.Series) and \
-            all(isinstance(p, str) for p in parts[:-1]):
-        # the usual case, literal prefix + subject: once per subject, not per record
-        prefix = ident.sep.join(parts[:-1]) + (ident.sep if len(parts) > 1 else "")
-        return umap(subj, lambda u: (prefix + u.astype(str)).where(u != "", "")).astype(str)
-    out = pd.Series("", index=frame.index, dtype=str)
-    for i, p in enumerate(parts):
-        out = out + (ident.sep if i else "") + p
-    return out.where(subj != "", "").astype(str)
+    """The USUBJID each raw record composes to; '' when the record has no subject."""
+    return compose(frame, ident.usubjid_parts(), study_id, ident.subject)
+
+
+def compose(frame: pd.DataFrame, parts: list[IdPart], study_id: str, subject: tuple[str, ...]) -> pd.Series:
+    """An identifier from its parts, computed once per distinct combination of the raw columns it reads
+    (raw identifiers repeat on every record of a subject); '' where every subject column is empty."""
+    from ..readers import compose_id
+
+    cols = list(dict.fromkeys(c for p in parts for c in p.columns if c in frame.columns))
+    subj = [c for c in subject if c in frame.columns]
+    key_cols = list(dict.fromkeys(cols + subj))
+    if not key_cols:
+        return pd.Series("", index=frame.index, dtype=str)
+    if len(key_cols) == 1:
+        codes, uniq = pd.factorize(text_series(frame[key_cols[0]]).to_numpy(dtype=object))
+        firsts = pd.DataFrame({key_cols[0]: uniq})
+    else:
+        codes = frame.groupby(key_cols, sort=False, dropna=False).ngroup().to_numpy()
+        firsts = frame[key_cols].iloc[np.unique(codes, return_index=True)[1]].reset_index(drop=True)
+    if len(firsts) == 0:
+        return pd.Series("", index=frame.index, dtype=str)
+    ids = compose_id(firsts, parts, study_id).to_numpy(dtype=object)
+    has = np.zeros(len(firsts), dtype=bool)
+    for c in subj:
+        has |= text_series(firsts[c]).to_numpy(dtype=object) != ""
+    ids = np.where(has, ids, "")
+    return pd.Series(ids[codes], index=frame.index, dtype=str)

@@ -187,7 +187,7 @@ def build_transpose(p: TransposeParams, refs: Refs):
             notes.append(refs.finding(Severity.ERROR, "SD0102", f"required column {c!r} missing in raw form "
                                       f"{ins.form}", file=refs.raw[ins.form].path, field=c))
         items = [c for c in ins.items if c in f.columns]
-        raw_ids = [*ident.subject, ident.site, ident.visit, ident.position]
+        raw_ids = [*ident.subject, *(ident.site.columns if ident.site else []), ident.visit, ident.position]
         keep_cols = [c for c in dict.fromkeys([*raw_ids, ins.date, ins.stat, ins.reasnd, *BOOKKEEPING])
                      if c and c in f.columns]
         parts.append(_long_records(f, ins, items, keep_cols))

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from studyforge.spec.raw import RawSpec
+
 NAME_PATTERN = r"^[A-Z][A-Z0-9_]{0,7}$"
 SAS_FORMAT_PATTERN = r"^\$?[A-Z0-9]*\d*\.\d*$"
 
@@ -58,6 +60,7 @@ class Study(StrictModel):
     standards: list[Standard]
     xpt_created: dt.datetime = Field(description="header datetime of every XPT file (determinism)")
     language: str = "en"
+    raw: RawSpec = Field(default_factory=RawSpec, description="how the raw exports identify records (spec/raw.py)")
 
     def standard(self, name: str) -> Standard | None:
         return next((s for s in self.standards if s.name == name), None)
