@@ -1,6 +1,6 @@
 """RECIST 1.1 records for TU, TR and RS from the investigator forms and the independent-review transfer.
 
-The CRF field names are spec parameters (`RecistParams`). Each builder returns working rows with
+The CRF field names are spec parameters (`RecistLesionParams`, `RecistResponseParams`). Each builder returns working rows with
 neutral column names (DATE, LNKID, LOC, METHOD, TESTCD, ORRES, EVAL, EVALID, NODAL, STAT, ACPTFL,
 CAT ...) that the spec maps to SDTM variables (with CT mapping there); the visit is the raw identity's
 (VISIT). Links: TULNKID = lesion id (T01, NT01, NEW01) per assessor; TR/RS rows carry it in LNKID.
@@ -18,7 +18,7 @@ from .. import _dates
 from .._fast import umap
 from ..rules.base import BOOKKEEPING, FILE, FORM, LINE, SUBJECT, SUBJECT_ID, VISIT, Params, Refs, Used, dataset_rule
 from ..rules.builders import Duplicates, dedupe_form, missing_form, tagged
-from ..vocabulary import norm_key
+from ..vocabulary import norm_key, spelled
 
 INVESTIGATOR, BICR = "INVESTIGATOR", "INDEPENDENT ASSESSOR"
 
@@ -65,24 +65,41 @@ class EcogForm(Params):
     cat: str = Field(description="RSCAT, e.g. ECOG")
 
 
-class Investigator(Params):
+class InvestigatorLesions(Params):
     target: LesionForm | None = None
     nontarget: LesionForm | None = None
     new: LesionForm | None = None
+
+
+class ReviewLesions(Params):
+    lesions: LesionForm | None = None
+
+
+class RecistLesionParams(Params):
+    """TU and TR: the lesion forms of the investigator and of the independent review."""
+
+    investigator: InvestigatorLesions = Field(default_factory=InvestigatorLesions)
+    bicr: ReviewLesions = Field(default_factory=ReviewLesions)
+
+
+class InvestigatorResponse(Params):
     response: ResponseForm | None = None
 
 
-class Review(Params):
-    lesions: LesionForm | None = None
+class ReviewResponse(Params):
     response: ResponseForm | None = None
     adjudication: AdjudicationForm | None = None
 
 
-class RecistParams(Params):
-    investigator: Investigator = Field(default_factory=Investigator)
-    bicr: Review = Field(default_factory=Review)
+class RecistResponseParams(Params):
+    """RS: the response forms, the adjudication and the performance status form."""
+
+    investigator: InvestigatorResponse = Field(default_factory=InvestigatorResponse)
+    bicr: ReviewResponse = Field(default_factory=ReviewResponse)
     ecog: EcogForm | None = None
-    default_accepted_reader: str = "RADIOLOGIST 1"
+    default_accepted_reader: str | None = Field(
+        default=None, description="reader accepted for subjects without an adjudication record; none: RSACPTFL "
+        "stays empty for them")
 
 
 def _form(refs: Refs, form: str, keys: list[str], duplicates: Duplicates = "drop"):
@@ -110,7 +127,7 @@ def _lesion_rows(f: pd.DataFrame, src: LesionForm, kind, evaluator: str, evalid)
                   STATUS=norm_key(_col(f, src.status)), EVAL=evaluator, EVALID=evalid)
 
 
-def _lesions(refs: Refs, p: RecistParams) -> tuple[pd.DataFrame, list]:
+def _lesions(refs: Refs, p: RecistLesionParams) -> tuple[pd.DataFrame, list]:
     parts, notes = [], []
     for kind, src in (("TARGET", p.investigator.target), ("NON-TARGET", p.investigator.nontarget),
                       ("NEW", p.investigator.new)):
@@ -136,8 +153,8 @@ def _iso(date: pd.Series) -> pd.Series:
     return iso
 
 
-@dataset_rule("recist_tu", RecistParams, method="One TU record per lesion per assessor at its first assessment")
-def build_tu(p: RecistParams, refs: Refs):
+@dataset_rule("recist_tu", RecistLesionParams, method="One TU record per lesion per assessor at its first assessment")
+def build_tu(p: RecistLesionParams, refs: Refs):
     """One TU record per lesion per assessor: the first time it was recorded (identification)."""
     les, notes = _lesions(refs, p)
     if les.empty:
@@ -151,10 +168,10 @@ def build_tu(p: RecistParams, refs: Refs):
     return tu.reset_index(drop=True), notes
 
 
-@dataset_rule("recist_tr", RecistParams,
+@dataset_rule("recist_tr", RecistLesionParams,
               method="LDIAM per target lesion, TUMSTATE per non-target and new lesion, SUMDIAM per assessor and "
                      "visit when every target of the visit has a diameter")
-def build_tr(p: RecistParams, refs: Refs):
+def build_tr(p: RecistLesionParams, refs: Refs):
     """TR: LDIAM per target (short axis for nodes: MEASAXIS in SUPPTR), TUMSTATE per non-target and
     new lesion, and SUMDIAM per assessor and visit when every target of that visit has a diameter."""
     les, notes = _lesions(refs, p)
@@ -197,7 +214,7 @@ def build_tr(p: RecistParams, refs: Refs):
     return out.reset_index(drop=True), notes
 
 
-def _accepted_reader(refs: Refs, p: RecistParams) -> tuple[dict[str, str], list]:
+def _accepted_reader(refs: Refs, p: RecistResponseParams) -> tuple[dict[str, str], list]:
     adj = p.bicr.adjudication
     if adj is None:
         return {}, []
@@ -211,11 +228,12 @@ def _accepted_reader(refs: Refs, p: RecistParams) -> tuple[dict[str, str], list]
 _TESTS = ("OVRLRESP", "overall"), ("TRGRESP", "target"), ("NTRGRESP", "nontarget"), ("NEWLPROG", "new")
 
 
-@dataset_rule("recist_rs", RecistParams,
+@dataset_rule("recist_rs", RecistResponseParams,
               method="OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG per assessor and visit (RECIST 1.1); RSACPTFL Y on "
-                     "the accepted independent reader's records (adjudication, else {default_accepted_reader}); "
+                     "the accepted independent reader's records (adjudication, else {default_accepted_reader}), N on "
+                     "the other readers'; "
                      "and the performance status score")
-def build_rs(p: RecistParams, refs: Refs):
+def build_rs(p: RecistResponseParams, refs: Refs):
     """RS: OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG per assessor and visit (RSCAT RECIST 1.1);
     RSACPTFL Y on the accepted BICR reader's records (adjudication, else the default reader), N on
     the other reader's; and ECOG (its RSCAT)."""
@@ -237,8 +255,10 @@ def build_rs(p: RecistParams, refs: Refs):
             acc, got = _accepted_reader(refs, p)
             notes += got
             reader = norm_key(_col(f, rev.reader))
-            chosen = _col(f, SUBJECT_ID).map(acc).astype(object).fillna(p.default_accepted_reader)
-            flag = pd.Series(np.where(reader == chosen, "Y", "N"), index=f.index)
+            chosen = _col(f, SUBJECT_ID).map(acc).astype(object)
+            if p.default_accepted_reader:
+                chosen = chosen.fillna(spelled(p.default_accepted_reader))
+            flag = pd.Series(np.where(chosen.isna(), "", np.where(reader == chosen, "Y", "N")), index=f.index)
             for testcd, role in _TESTS:
                 fld = getattr(rev, role)
                 parts.append(_frame(f, DATE=_col(f, rev.date), TESTCD=testcd, ORRES=_col(f, fld), EVAL=BICR,
@@ -258,4 +278,4 @@ def build_rs(p: RecistParams, refs: Refs):
     return out[out["ORRES"] != ""].reset_index(drop=True), notes
 
 
-__all__ = ["RecistParams", "build_rs", "build_tr", "build_tu", "FORM"]
+__all__ = ["RecistLesionParams", "RecistResponseParams", "build_rs", "build_tr", "build_tu", "FORM"]
