@@ -1,5 +1,4 @@
-"""What a rule sees while one dataset is built: the working rows, the raw forms, the spec, earlier
-datasets and the findings/reconciliation being collected."""
+"""The record reconciliation: every raw record ends in a dataset or in the build report with a reason."""
 
 from __future__ import annotations
 
@@ -8,14 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from studyforge.findings import Finding, Severity
-from studyforge.spec.models import Dataset, Spec, Variable
-
-from ._fast import text_series
-from .readers import RawForm
-
-# working-frame bookkeeping columns (never written)
-FORM, FILE, LINE = "__form", "__file", "__line"
+from .rules.base import FILE, FORM, LINE, SUBJECT
 
 
 @dataclass
@@ -40,7 +32,7 @@ class Reconciliation:
         """Record rows (with __form/__file/__line) that did not reach `dataset`, and why."""
         if rows.empty:
             return
-        sub = rows.get("SUBJID", pd.Series("", index=rows.index))
+        sub = rows.get(SUBJECT, pd.Series("", index=rows.index))
         for form, file, line, s in zip(rows[FORM], rows[FILE], rows[LINE], sub):
             self.unmapped.append({"form": form, "file": file, "line": int(line), "subjid": s,
                                   "dataset": dataset, "reason": reason})
@@ -48,8 +40,9 @@ class Reconciliation:
     def mark_seen(self, form: str, lines) -> None:
         self.seen.setdefault(form, []).append(np.asarray(lines, dtype=np.int64))
 
-    def finalize(self, raw: dict) -> None:
-        """Raw records that reached no dataset and were not reported yet get a reason."""
+    def finalize(self, raw: dict, subjects) -> None:
+        """Raw records that reached no dataset and were not reported yet get a reason; `subjects(form)`
+        gives the raw subject of each record of a form."""
         used_forms = {f for f, _ in self.used_by}
         reported: dict[str, list] = {}
         for u in self.unmapped:
@@ -62,7 +55,7 @@ class Reconciliation:
             left = ~np.isin(lines, done)
             if not left.any():
                 continue
-            subj = rf.frame["SUBJID"].to_numpy() if "SUBJID" in rf.frame.columns else np.full(len(lines), "")
+            subj = subjects(name).to_numpy()
             for ln, sj in zip(lines[left], subj[left]):
                 self.unmapped.append({"form": name, "file": rf.path, "line": int(ln), "subjid": str(sj),
                                       "dataset": "", "reason": "not selected by any dataset spec"})
@@ -111,73 +104,3 @@ class Reconciliation:
         s, u = self.to_frames()
         return {"forms": s.to_dict(orient="records"), "datasets": dict(sorted(self.records_out.items())),
                 "not_mapped": u.to_dict(orient="records")}
-
-
-@dataclass
-class Context:
-    spec: Spec
-    raw: dict[str, RawForm]
-    out: dict[str, pd.DataFrame]
-    findings: list[Finding]
-    recon: Reconciliation
-    ds: Dataset | None = None
-    frame: pd.DataFrame | None = None
-    result: pd.DataFrame | None = None
-    spec_file: str = ""
-    cache: dict = field(default_factory=dict)
-
-    def form_iso(self, form: str, date_field: str) -> tuple[pd.Series, pd.Series]:
-        """ISO dates (and error mask) of a raw form's date field, parsed once per build."""
-        key = (form, date_field)
-        if key not in self.cache:
-            from ._dates import edc_date_to_iso
-
-            self.cache[key] = edc_date_to_iso(self.raw[form].frame[date_field])
-        return self.cache[key]
-
-    # -- helpers used by every rule ------------------------------------------------------
-    def form(self, name: str) -> RawForm | None:
-        return self.raw.get(name)
-
-    def field(self, name: str, var: Variable | None = None) -> pd.Series:
-        """A raw field of the working rows as stripped text; missing column -> ERROR finding, empty."""
-        assert self.frame is not None
-        if name in self.frame.columns:
-            col = self.frame[name]
-            return text_series(col)
-        forms = sorted(set(self.frame[FORM])) if FORM in self.frame.columns and len(self.frame) else []
-        self.error("SD0102", f"required column {name!r} missing in raw form(s) {', '.join(forms) or '?'}",
-                   variable=var.name if var else "", field=name,
-                   file=self.raw[forms[0]].path if forms and forms[0] in self.raw else self.spec_file)
-        return pd.Series("", index=self.frame.index, dtype=str)
-
-    def var(self, name: str) -> pd.Series:
-        """An SDTM variable computed earlier for the working rows (empty if not yet made)."""
-        assert self.result is not None and self.frame is not None
-        if name in self.result.columns:
-            return self.result[name]
-        return pd.Series("", index=self.frame.index, dtype=str)
-
-    def error(self, rule: str, message: str, **kw) -> None:
-        self.findings.append(Finding(Severity.ERROR, rule, message, dataset=self.ds.name if self.ds else "", **kw))
-
-    def warn(self, rule: str, message: str, **kw) -> None:
-        self.findings.append(Finding(Severity.WARNING, rule, message, dataset=self.ds.name if self.ds else "", **kw))
-
-    def row_findings(self, mask: pd.Series, severity: Severity, rule: str, message: str,
-                     var: str, field: str, values: pd.Series) -> None:
-        """One finding per flagged working row, naming raw file, line, field and value."""
-        if not mask.any():
-            return
-        fr = self.frame
-        idx = mask[mask].index
-        sub = fr.loc[idx]
-        res = self.result
-        if res is not None and "USUBJID" in res.columns:
-            usub = res.loc[idx, "USUBJID"]
-        else:
-            usub = sub.get("SUBJID", pd.Series("", index=idx))
-        for file, line, u, v in zip(sub[FILE], sub[LINE], usub, values.loc[idx]):
-            self.findings.append(Finding(severity, rule, message, dataset=self.ds.name if self.ds else "",
-                                         variable=var, usubjid=str(u), file=str(file), line=int(line),
-                                         field=field, value=str(v)))

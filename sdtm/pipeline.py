@@ -8,17 +8,12 @@ from studyforge.findings import Finding
 from studyforge.spec.models import Dataset, Spec
 
 from . import engine as E
-from .context import FORM, LINE, Context, Reconciliation
-from .derivations import sort_codes, subject_ranks
-from .domains import recist, trial_design
+from .context import FORM, LINE, Reconciliation
+from .derivations import sort_codes
+from .identity import raw_identities
 from .readers import RawForm
-from .registry import parse_params
+from .rules.base import SUBJECT, RawIdentity, subject_key
 
-BUILDERS = {
-    "forms": E.build_forms, "rows": E.build_rows, "transpose": E.build_transpose,
-    "recist_tu": recist.build_tu, "recist_tr": recist.build_tr, "recist_rs": recist.build_rs,
-    "trial_summary": trial_design.build_ts, "subject_elements": trial_design.build_se,
-}
 FIRST = ["DM", "SE"]
 LAST = ["TS"]
 
@@ -36,58 +31,43 @@ def supp_for(spec: Spec, parent: str) -> Dataset | None:
     return d if d and d.derivation and d.derivation.rule == "suppqual" else None
 
 
-def _sort(ctx: Context, ds: Dataset, df: pd.DataFrame) -> pd.DataFrame:
-    """Rows by USUBJID and --SEQ (else the dataset keys); df rows are aligned with ctx.result."""
-    seqvar = next((v.name for v in ds.variables if v.name.endswith("SEQ") and v.derivation
-                   and v.derivation.rule == "seq"), None)
+def _seq_variable(ds: Dataset) -> str | None:
+    return next((v.name for v in ds.variables if v.name.endswith("SEQ") and v.derivation
+                 and v.derivation.rule == "seq"), None)
+
+
+def _sort(ds: Dataset, df: pd.DataFrame) -> pd.DataFrame:
+    """Rows by USUBJID and --SEQ (else the dataset keys)."""
+    seqvar = _seq_variable(ds)
     keys = ["USUBJID", seqvar] if seqvar and "USUBJID" in df.columns else [k for k in ds.keys if k in df.columns]
     if not keys or df.empty:
         return df.reset_index(drop=True)
-    known = {"USUBJID": subject_ranks(ctx)} if keys[0] == "USUBJID" and "USUBJID" in ctx.result.columns \
-        and len(ctx.result) == len(df) else None
-    return df.iloc[sort_codes(df, keys, known)].reset_index(drop=True)
+    return df.iloc[sort_codes(df, keys)].reset_index(drop=True)
 
 
-def build_dataset(ctx: Context, ds: Dataset) -> dict[str, pd.DataFrame]:
-    ctx.ds = ds
-    ctx.spec_file = f"sdtm/{ds.name}.yaml"
-    params = parse_params(ds.derivation.rule, ds.derivation.params)
-    frame = BUILDERS[ds.derivation.rule](ctx, params)
-    ctx.frame = frame.reset_index(drop=True)
-    ctx.result = pd.DataFrame(index=ctx.frame.index)
-    E.run_variables(ctx, ds, (1,))
-    E.drop_unknown_subjects(ctx)
-    E.run_variables(ctx, ds, (2, 3, 4))
-    out: dict[str, pd.DataFrame] = {}
-    supp = supp_for(ctx.spec, ds.name)
-    split = set()
-    if supp is not None:
-        sp = E.build_supp(ctx, supp)
-        split = set(parse_params(supp.derivation.rule, supp.derivation.params).split_text)
-    df = E.shape(ds, ctx.result)
-    E.check_text(ctx, ds, df, ctx.frame, split)
-    E.check_keys(ctx, ds, df, ctx.frame)
-    for form, g in ctx.frame[ctx.frame[FORM] != ""].groupby(FORM, sort=True)[LINE]:
-        ctx.recon.add_mapped(form, ds.name, len(g))
-        ctx.recon.mark_seen(form, g.to_numpy())
-    out[ds.name] = _sort(ctx, ds, df)
-    if supp is not None:
-        ctx.ds = supp
-        sdf = E.shape(supp, sp)
-        E.check_text(ctx, supp, sdf, None, set())
-        out[supp.name] = sdf.sort_values(["USUBJID", "IDVARVAL", "QNAM"], kind="mergesort").reset_index(drop=True) \
-            if not _has_seq(ds) else _supp_sort(sdf)
-    return out
-
-
-def _has_seq(ds: Dataset) -> bool:
-    return any(v.name.endswith("SEQ") for v in ds.variables)
-
-
-def _supp_sort(sdf: pd.DataFrame) -> pd.DataFrame:
+def _supp_sort(ds: Dataset, sdf: pd.DataFrame) -> pd.DataFrame:
+    if not any(v.name.endswith("SEQ") for v in ds.variables):
+        return sdf.sort_values(["USUBJID", "IDVARVAL", "QNAM"], kind="mergesort").reset_index(drop=True)
     num = pd.to_numeric(sdf["IDVARVAL"], errors="coerce")
     return sdf.assign(__n=num).sort_values(["USUBJID", "__n", "QNAM"], kind="mergesort") \
         .drop(columns="__n").reset_index(drop=True)
+
+
+def build_one(build: E.Build, ds: Dataset) -> dict[str, pd.DataFrame]:
+    supp = supp_for(build.spec, ds.name)
+    frame, result, sp, split = E.build_dataset(build, ds, supp)
+    df = E.shape(ds, result)
+    E.check_text(build, ds, df, frame, split)
+    E.check_keys(build, ds, df, frame)
+    for form, g in frame[frame[FORM] != ""].groupby(FORM, sort=True)[LINE]:
+        build.recon.add_mapped(form, ds.name, len(g))
+        build.recon.mark_seen(form, g.to_numpy())
+    out = {ds.name: _sort(ds, df)}
+    if supp is not None:
+        sdf = E.shape(supp, sp)
+        E.check_text(build, supp, sdf, None, set())
+        out[supp.name] = _supp_sort(ds, sdf)
+    return out
 
 
 def build_sdtm(raw: dict[str, RawForm], spec: Spec) -> tuple[dict[str, pd.DataFrame], list[Finding], Reconciliation]:
@@ -96,17 +76,22 @@ def build_sdtm(raw: dict[str, RawForm], spec: Spec) -> tuple[dict[str, pd.DataFr
     for name, rf in raw.items():
         recon.records_in[name] = len(rf)
         recon.files[name] = rf.path
-    findings: list[Finding] = []
-    ctx = Context(spec=spec, raw=raw, out={}, findings=findings, recon=recon)
+    identities, default = raw_identities(spec, raw)
+    build = E.Build(spec=spec, raw=raw, identities=identities, default_identity=default, recon=recon)
     datasets: dict[str, pd.DataFrame] = {}
     for ds in build_order(spec):
-        built = build_dataset(ctx, ds)
+        built = build_one(build, ds)
         datasets.update(built)
-        ctx.out.update(built)
+        build.datasets.update(built)
     for name, df in datasets.items():
         recon.records_out[name] = len(df)
-    recon.finalize(raw)
-    return datasets, _dedupe(findings), recon
+
+    def subjects(form: str) -> pd.Series:
+        ident: RawIdentity | None = identities.get(form, default)
+        rf = raw[form].frame
+        return subject_key(rf, ident) if ident else pd.Series("", index=rf.index, dtype=str)
+    recon.finalize(raw, subjects)
+    return datasets, _dedupe(build.findings), recon
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -117,3 +102,6 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
         seen.add(f)
         out.append(f)
     return out
+
+
+__all__ = ["build_order", "build_sdtm", "supp_for", "SUBJECT"]

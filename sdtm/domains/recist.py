@@ -1,107 +1,182 @@
-"""RECIST 1.1 records for TU, TR and RS from the investigator forms and the BICR vendor transfer.
+"""RECIST 1.1 records for TU, TR and RS from the investigator forms and the independent-review transfer.
 
-Each builder returns working rows with neutral column names (SUBJID, FOLDER, DATE, LNKID, LOC,
-METHOD, TESTCD, ORRES, EVAL, EVALID, NODAL, STAT, ACPTFL, CAT, TEST) that the spec maps to SDTM
-variables (with CT mapping there). Links: TULNKID = lesion id (T01, NT01, NEW01) per assessor;
-TR/RS rows carry the same id in LNKID.
+The CRF field names are spec parameters (`RecistLesionParams`, `RecistResponseParams`). Each builder returns working rows with
+neutral column names (DATE, LNKID, LOC, METHOD, TESTCD, ORRES, EVAL, EVALID, NODAL, STAT, ACPTFL,
+CAT ...) that the spec maps to SDTM variables (with CT mapping there); the visit is the raw identity's
+(VISIT). Links: TULNKID = lesion id (T01, NT01, NEW01) per assessor; TR/RS rows carry it in LNKID.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from studyforge.findings import Severity
+
+from .. import _dates
 from .._fast import umap
-from ..context import FILE, FORM, LINE, Context
-from ..engine import dedupe_form, tagged
-from ..registry import RecistParams
-from ..vocabulary import norm_key
+from ..rules.base import BOOKKEEPING, FILE, FORM, LINE, SUBJECT, SUBJECT_ID, VISIT, Params, Refs, Used, dataset_rule
+from ..rules.builders import Duplicates, dedupe_form, missing_form, tagged
+from ..vocabulary import norm_key, spelled
 
-_BK = [FORM, FILE, LINE]
 INVESTIGATOR, BICR = "INVESTIGATOR", "INDEPENDENT ASSESSOR"
 
 
-def _form(ctx: Context, form: str | None, keys: list[str]) -> pd.DataFrame | None:
-    if not form:
-        return None
-    f = tagged(ctx, form)
+class LesionForm(Params):
+    """A lesion form: one record per lesion per assessment."""
+
+    form: str
+    date: str = Field(description="assessment (scan) date field")
+    lesion: str = Field(description="lesion identifier field")
+    location: str | None = None
+    method: str | None = None
+    nodal: str | None = Field(default=None, description="Y when the lesion is a lymph node (short axis)")
+    diameter: str | None = Field(default=None, description="diameter in mm (target lesions)")
+    status: str | None = Field(default=None, description="lesion status field")
+    kind: str | None = Field(default=None, description="field with TARGET / NON-TARGET / NEW (independent review)")
+    reader: str | None = Field(default=None, description="reader field (independent review)")
+    duplicates: Duplicates = "drop"
+
+
+class ResponseForm(Params):
+    """A response form: one record per assessment with the four RECIST 1.1 responses."""
+
+    form: str
+    date: str
+    overall: str
+    target: str
+    nontarget: str
+    new: str = Field(description="new lesions (progression) field")
+    reader: str | None = None
+    duplicates: Duplicates = "drop"
+
+
+class AdjudicationForm(Params):
+    form: str
+    accepted_reader: str = Field(description="field naming the reader whose assessments are accepted")
+
+
+class EcogForm(Params):
+    form: str
+    date: str
+    result: str
+    testcd: str = Field(description="RSTESTCD of the score, e.g. ECOG101")
+    cat: str = Field(description="RSCAT, e.g. ECOG")
+
+
+class InvestigatorLesions(Params):
+    target: LesionForm | None = None
+    nontarget: LesionForm | None = None
+    new: LesionForm | None = None
+
+
+class ReviewLesions(Params):
+    lesions: LesionForm | None = None
+
+
+class RecistLesionParams(Params):
+    """TU and TR: the lesion forms of the investigator and of the independent review."""
+
+    investigator: InvestigatorLesions = Field(default_factory=InvestigatorLesions)
+    bicr: ReviewLesions = Field(default_factory=ReviewLesions)
+
+
+class InvestigatorResponse(Params):
+    response: ResponseForm | None = None
+
+
+class ReviewResponse(Params):
+    response: ResponseForm | None = None
+    adjudication: AdjudicationForm | None = None
+
+
+class RecistResponseParams(Params):
+    """RS: the response forms, the adjudication and the performance status form."""
+
+    investigator: InvestigatorResponse = Field(default_factory=InvestigatorResponse)
+    bicr: ReviewResponse = Field(default_factory=ReviewResponse)
+    ecog: EcogForm | None = None
+    default_accepted_reader: str | None = Field(
+        default=None, description="reader accepted for subjects without an adjudication record; none: RSACPTFL "
+        "stays empty for them")
+
+
+def _form(refs: Refs, form: str, keys: list[str], duplicates: Duplicates = "drop"):
+    f = tagged(refs, form)
     if f is None:
-        ctx.error("SD0101", f"raw form {form!r} is missing ({form}.csv expected)", file=ctx.spec_file, field=form)
-        return None
-    return dedupe_form(ctx, f, keys, form)
+        return None, [missing_form(refs, form)]
+    return dedupe_form(refs, f, keys, form, duplicates)
 
 
-def _col(f: pd.DataFrame, name: str) -> pd.Series:
-    return f[name] if name in f.columns else pd.Series("", index=f.index, dtype=str)
+def _col(f: pd.DataFrame, name: str | None) -> pd.Series:
+    return f[name] if name and name in f.columns else pd.Series("", index=f.index, dtype=str)
 
 
 def _frame(f: pd.DataFrame, **cols) -> pd.DataFrame:
     out = pd.DataFrame({k: (v if isinstance(v, pd.Series) else pd.Series(v, index=f.index)) for k, v in cols.items()},
                        index=f.index)
-    for b in _BK:
+    for b in BOOKKEEPING:
         out[b] = f[b]
     return out
 
 
-def _investigator_lesions(ctx: Context, p: RecistParams) -> list[pd.DataFrame]:
-    out = []
-    key = ["SUBJID", "FOLDER", "LESID"]
-    for role, kind, stat_field in (("target", "TARGET", "LESSTAT"), ("nontarget", "NON-TARGET", "NTLSTAT"),
-                                   ("new", "NEW", "NLSTAT")):
-        f = _form(ctx, p.investigator.get(role), key)
-        if f is None:
+def _lesion_rows(f: pd.DataFrame, src: LesionForm, kind, evaluator: str, evalid) -> pd.DataFrame:
+    return _frame(f, DATE=_col(f, src.date), LNKID=_col(f, src.lesion), LOC=_col(f, src.location),
+                  METHOD=_col(f, src.method), KIND=kind, NODAL=_col(f, src.nodal), MEAS=_col(f, src.diameter),
+                  STATUS=norm_key(_col(f, src.status)), EVAL=evaluator, EVALID=evalid)
+
+
+def _lesions(refs: Refs, p: RecistLesionParams) -> tuple[pd.DataFrame, list]:
+    parts, notes = [], []
+    for kind, src in (("TARGET", p.investigator.target), ("NON-TARGET", p.investigator.nontarget),
+                      ("NEW", p.investigator.new)):
+        if src is None:
             continue
-        out.append(_frame(f, SUBJID=_col(f, "SUBJID"), FOLDER=_col(f, "FOLDER"), DATE=_col(f, "TRDAT"),
-                          LNKID=_col(f, "LESID"), LOC=_col(f, "LESLOC"), METHOD=_col(f, "TRMETHOD"),
-                          KIND=kind, NODAL=_col(f, "LESNODE"), MEAS=_col(f, "DIAM"),
-                          STATUS=_col(f, stat_field).str.upper(), EVAL=INVESTIGATOR, EVALID=""))
-    return out
-
-
-def _bicr_lesions(ctx: Context, p: RecistParams) -> list[pd.DataFrame]:
-    f = _form(ctx, p.bicr.get("lesions"), ["SUBJID", "READER", "TIMEPOINT", "LESIONID"])
-    if f is None:
-        return []
-    return [_frame(f, SUBJID=_col(f, "SUBJID"), FOLDER=_col(f, "TIMEPOINT"), DATE=_col(f, "SCANDATE"),
-                   LNKID=_col(f, "LESIONID"), LOC=_col(f, "LOCATION"), METHOD="", KIND=norm_key(_col(f, "LESIONTYPE")),
-                   NODAL=_col(f, "NODAL"), MEAS=_col(f, "MEASMM"), STATUS=norm_key(_col(f, "LESSTATUS")),
-                   EVAL=BICR, EVALID=norm_key(_col(f, "READER")))]
-
-
-def _lesions(ctx: Context, p: RecistParams) -> pd.DataFrame:
-    parts = _investigator_lesions(ctx, p) + _bicr_lesions(ctx, p)
+        f, got = _form(refs, src.form, [SUBJECT, VISIT, src.lesion], src.duplicates)
+        notes += got
+        if f is not None:
+            parts.append(_lesion_rows(f, src, kind, INVESTIGATOR, ""))
+    src = p.bicr.lesions
+    if src is not None:
+        f, got = _form(refs, src.form, [SUBJECT, src.reader or "", VISIT, src.lesion], src.duplicates)
+        notes += got
+        if f is not None:
+            parts.append(_lesion_rows(f, src, norm_key(_col(f, src.kind)), BICR, norm_key(_col(f, src.reader))))
     if not parts:
-        return pd.DataFrame(columns=["SUBJID", "FOLDER", "DATE", "LNKID", "EVAL", "EVALID", *_BK])
-    return pd.concat(parts, ignore_index=True).fillna("")
+        return pd.DataFrame(columns=["DATE", "LNKID", "EVAL", "EVALID", *BOOKKEEPING]), notes
+    return pd.concat(parts, ignore_index=True).fillna(""), notes
 
 
-def _iso_sortable(date: pd.Series) -> pd.Series:
-    from .. import _dates
-
+def _iso(date: pd.Series) -> pd.Series:
     iso, _ = _dates.edc_date_to_iso(date)
     return iso
 
 
-def build_tu(ctx: Context, p: RecistParams) -> pd.DataFrame:
+@dataset_rule("recist_tu", RecistLesionParams, method="One TU record per lesion per assessor at its first assessment")
+def build_tu(p: RecistLesionParams, refs: Refs):
     """One TU record per lesion per assessor: the first time it was recorded (identification)."""
-    les = _lesions(ctx, p)
+    les, notes = _lesions(refs, p)
     if les.empty:
-        return les
-    les["__iso"] = _iso_sortable(les["DATE"])
-    les = les.sort_values(["SUBJID", "EVAL", "EVALID", "LNKID", "__iso", LINE], kind="mergesort")
-    first = ~les.duplicated(["SUBJID", "EVAL", "EVALID", "LNKID"], keep="first")
+        return les, notes
+    les["__iso"] = _iso(les["DATE"])
+    les = les.sort_values([SUBJECT, "EVAL", "EVALID", "LNKID", "__iso", LINE], kind="mergesort")
+    first = ~les.duplicated([SUBJECT, "EVAL", "EVALID", "LNKID"], keep="first")
     tu = les[first].copy()
     tu["ORRES"] = tu["KIND"]
     tu["TESTCD"] = "TUMIDENT"
-    return tu.reset_index(drop=True)
+    return tu.reset_index(drop=True), notes
 
 
-def build_tr(ctx: Context, p: RecistParams) -> pd.DataFrame:
+@dataset_rule("recist_tr", RecistLesionParams,
+              method="LDIAM per target lesion, TUMSTATE per non-target and new lesion, SUMDIAM per assessor and "
+                     "visit when every target of the visit has a diameter")
+def build_tr(p: RecistLesionParams, refs: Refs):
     """TR: LDIAM per target (short axis for nodes: MEASAXIS in SUPPTR), TUMSTATE per non-target and
     new lesion, and SUMDIAM per assessor and visit when every target of that visit has a diameter."""
-    les = _lesions(ctx, p)
+    les, notes = _lesions(refs, p)
     if les.empty:
-        return les
+        return les, notes
     tgt = les["KIND"] == "TARGET"
     les["TESTCD"] = np.where(tgt, "LDIAM", "TUMSTATE")
     meas = pd.to_numeric(les["MEAS"], errors="coerce")
@@ -115,18 +190,18 @@ def build_tr(ctx: Context, p: RecistParams) -> pd.DataFrame:
     les["AXIS"] = np.where(tgt & (norm_key(les["NODAL"]) == "Y"), "SHORT AXIS", "")
     les["TMTSTAT"] = np.where(tgt & status.isin(["TOO SMALL TO MEASURE"]), "TOO SMALL TO MEASURE", "")
     bad = tgt & (les["MEAS"] != "") & meas.isna()
-    if bad.any():
-        for file, line, v in zip(les.loc[bad, FILE], les.loc[bad, LINE], les.loc[bad, "MEAS"]):
-            ctx.error("SD1101", "target lesion measurement is not a number", file=file, line=int(line),
-                      field="DIAM/MEASMM", value=v, variable="TRORRES")
+    fields = "/".join(dict.fromkeys(s.diameter for s in (p.investigator.target, p.bicr.lesions) if s and s.diameter))
+    for file, line, v in zip(les.loc[bad, FILE], les.loc[bad, LINE], les.loc[bad, "MEAS"]):
+        notes.append(refs.finding(Severity.ERROR, "SD1101", "target lesion measurement is not a number", file=file,
+                                  line=int(line), field=fields, value=v, variable="TRORRES"))
     # SUMDIAM: sum of the visit's target diameters per assessor (derived, only when all are measured)
     t = les[tgt].copy()
     t["__m"] = meas[tgt]
     t["__miss"] = t["__m"].isna().astype(int)
-    g = t.groupby(["SUBJID", "FOLDER", "EVAL", "EVALID"], sort=True)
+    g = t.groupby([SUBJECT, VISIT, "EVAL", "EVALID"], sort=True)
+    firsts = {c: (c, "first") for c in BOOKKEEPING if c not in (SUBJECT, VISIT, LINE)}
     sums = g.agg(__sum=("__m", "sum"), __n=("__m", "size"), __nmiss=("__miss", "sum"),
-                 DATE=("DATE", "first"), METHOD=("METHOD", "first"), **{FORM: (FORM, "first"), FILE: (FILE, "first"),
-                                                                       LINE: (LINE, "min")}).reset_index()
+                 DATE=("DATE", "first"), METHOD=("METHOD", "first"), **firsts, **{LINE: (LINE, "min")}).reset_index()
     sums = sums[sums["__nmiss"] == 0]
     sums["TESTCD"] = "SUMDIAM"
     sums["ORRES"] = umap(sums["__sum"], lambda u: u.map(lambda v: f"{v:.0f}" if float(v).is_integer() else f"{v:g}"))
@@ -135,49 +210,72 @@ def build_tr(ctx: Context, p: RecistParams) -> pd.DataFrame:
     for c in ("STAT", "REASND", "AXIS", "TMTSTAT", "LOC", "KIND"):
         sums[c] = ""
     out = pd.concat([les, sums.drop(columns=["__sum", "__n", "__nmiss"])], ignore_index=True).fillna("")
-    out["__iso"] = _iso_sortable(out["DATE"])
-    return out.reset_index(drop=True)
+    out["__iso"] = _iso(out["DATE"])
+    return out.reset_index(drop=True), notes
 
 
-def _accepted_reader(ctx: Context, p: RecistParams) -> dict[str, str]:
-    f = _form(ctx, p.bicr.get("adjudication"), ["SUBJID"])
+def _accepted_reader(refs: Refs, p: RecistResponseParams) -> tuple[dict[str, str], list]:
+    adj = p.bicr.adjudication
+    if adj is None:
+        return {}, []
+    f, notes = _form(refs, adj.form, [SUBJECT])
     if f is None:
-        return {}
-    ctx.recon.add_used(p.bicr["adjudication"], "RS.RSACPTFL", len(f))
-    return dict(zip(_col(f, "SUBJID"), norm_key(_col(f, "ACCEPTEDREADER"))))
+        return {}, notes
+    notes.append(Used(adj.form, len(f), f"{refs.dataset.name}.RSACPTFL"))
+    return dict(zip(_col(f, SUBJECT_ID), norm_key(_col(f, adj.accepted_reader)))), notes
 
 
-def build_rs(ctx: Context, p: RecistParams) -> pd.DataFrame:
+_TESTS = ("OVRLRESP", "overall"), ("TRGRESP", "target"), ("NTRGRESP", "nontarget"), ("NEWLPROG", "new")
+
+
+@dataset_rule("recist_rs", RecistResponseParams,
+              method="OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG per assessor and visit (RECIST 1.1); RSACPTFL Y on "
+                     "the accepted independent reader's records (adjudication, else {default_accepted_reader}), N on "
+                     "the other readers'; "
+                     "and the performance status score")
+def build_rs(p: RecistResponseParams, refs: Refs):
     """RS: OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG per assessor and visit (RSCAT RECIST 1.1);
     RSACPTFL Y on the accepted BICR reader's records (adjudication, else the default reader), N on
-    the other reader's; and ECOG (RSCAT ECOG)."""
-    parts = []
-    tests = [("OVRLRESP", "OVRLRESP", "OVERALLRESP"), ("TRGRESP", "TRGRESP", "TARGETRESP"),
-             ("NTRGRESP", "NTRGRESP", "NONTARGETRESP"), ("NEWLPROG", "NEWLES", "NEWLESION")]
-    inv = _form(ctx, p.investigator.get("response"), ["SUBJID", "FOLDER"])
+    the other reader's; and ECOG (its RSCAT)."""
+    parts, notes = [], []
+    inv = p.investigator.response
     if inv is not None:
-        for testcd, fld, _ in tests:
-            parts.append(_frame(inv, SUBJID=_col(inv, "SUBJID"), FOLDER=_col(inv, "FOLDER"), DATE=_col(inv, "RSDAT"),
-                                TESTCD=testcd, ORRES=_col(inv, fld), EVAL=INVESTIGATOR, EVALID="", ACPTFL="",
-                                CAT="RECIST 1.1", __src=fld))
-    bic = _form(ctx, p.bicr.get("response"), ["SUBJID", "READER", "TIMEPOINT"])
-    if bic is not None:
-        acc = _accepted_reader(ctx, p)
-        reader = norm_key(_col(bic, "READER"))
-        chosen = _col(bic, "SUBJID").map(acc).astype(object).fillna(p.default_accepted_reader)  # no adjudication rows: float NaN
-        flag = pd.Series(np.where(reader == chosen, "Y", "N"), index=bic.index)
-        for testcd, _, fld in tests:
-            parts.append(_frame(bic, SUBJID=_col(bic, "SUBJID"), FOLDER=_col(bic, "TIMEPOINT"),
-                                DATE=_col(bic, "SCANDATE"), TESTCD=testcd, ORRES=_col(bic, fld), EVAL=BICR,
-                                EVALID=reader, ACPTFL=flag, CAT="RECIST 1.1", __src=fld))
-    ecog = _form(ctx, p.ecog_form, ["SUBJID", "FOLDER"])
+        f, got = _form(refs, inv.form, [SUBJECT, VISIT], inv.duplicates)
+        notes += got
+        if f is not None:
+            for testcd, role in _TESTS:
+                fld = getattr(inv, role)
+                parts.append(_frame(f, DATE=_col(f, inv.date), TESTCD=testcd, ORRES=_col(f, fld), EVAL=INVESTIGATOR,
+                                    EVALID="", ACPTFL="", CAT="RECIST 1.1", __src=fld))
+    rev = p.bicr.response
+    if rev is not None:
+        f, got = _form(refs, rev.form, [SUBJECT, rev.reader or "", VISIT], rev.duplicates)
+        notes += got
+        if f is not None:
+            acc, got = _accepted_reader(refs, p)
+            notes += got
+            reader = norm_key(_col(f, rev.reader))
+            chosen = _col(f, SUBJECT_ID).map(acc).astype(object)
+            if p.default_accepted_reader:
+                chosen = chosen.fillna(spelled(p.default_accepted_reader))
+            flag = pd.Series(np.where(chosen.isna(), "", np.where(reader == chosen, "Y", "N")), index=f.index)
+            for testcd, role in _TESTS:
+                fld = getattr(rev, role)
+                parts.append(_frame(f, DATE=_col(f, rev.date), TESTCD=testcd, ORRES=_col(f, fld), EVAL=BICR,
+                                    EVALID=reader, ACPTFL=flag, CAT="RECIST 1.1", __src=fld))
+    ecog = p.ecog
     if ecog is not None:
-        parts.append(_frame(ecog, SUBJID=_col(ecog, "SUBJID"), FOLDER=_col(ecog, "FOLDER"), DATE=_col(ecog, "ECOGDAT"),
-                            TESTCD="ECOG101", ORRES=_col(ecog, "ECOG"), EVAL="INVESTIGATOR", EVALID="", ACPTFL="",
-                            CAT="ECOG", __src="ECOG"))
+        f, got = _form(refs, ecog.form, [SUBJECT, VISIT])
+        notes += got
+        if f is not None:
+            parts.append(_frame(f, DATE=_col(f, ecog.date), TESTCD=ecog.testcd, ORRES=_col(f, ecog.result),
+                                EVAL=INVESTIGATOR, EVALID="", ACPTFL="", CAT=ecog.cat, __src=ecog.result))
     if not parts:
-        return pd.DataFrame(columns=["SUBJID", "FOLDER", "DATE", "TESTCD", "ORRES", *_BK])
+        return pd.DataFrame(columns=["DATE", "TESTCD", "ORRES", *BOOKKEEPING]), notes
     out = pd.concat(parts, ignore_index=True).fillna("")
     # a response left blank on the form (e.g. no non-target lesions) gives no RS record for that test;
     # the raw record itself still reaches RS through its other tests (else the reconciliation lists it)
-    return out[out["ORRES"] != ""].reset_index(drop=True)
+    return out[out["ORRES"] != ""].reset_index(drop=True), notes
+
+
+__all__ = ["RecistLesionParams", "RecistResponseParams", "build_rs", "build_tr", "build_tu", "FORM"]

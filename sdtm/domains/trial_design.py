@@ -1,74 +1,134 @@
-"""TS (with SSTDTC from the data) and SE (subject elements from consent, dosing, cohort entry and
-disposition dates)."""
+"""TS (static rows from the spec, SSTDTC and ACTSUB from the data) and SE (each subject's elements,
+each starting at a date the spec names: a DM reference date or a raw form's earliest/latest date)."""
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 import pandas as pd
+from pydantic import Field, model_validator
+
+from studyforge.findings import Severity
 
 from .. import _dates
-from ..context import FILE, FORM, LINE, Context
-from ..registry import SeParams, TrialSummaryParams
+from ..rules.base import FILE, FORM, LINE, SUBJECT_ID, Params, Refs, Used, dataset_rule
 from ..vocabulary import norm_key
 
 
-def build_ts(ctx: Context, p: TrialSummaryParams) -> pd.DataFrame:
+class TrialSummaryParams(Params):
+    rows: list[dict[str, Any]]
+    sstdtc_from: str = Field(default="DM.RFICDTC", pattern=r"^[A-Z][A-Z0-9]*\.[A-Z][A-Z0-9]*$",
+                             description="study start = earliest complete date of this DATASET.VARIABLE")
+    actsub_from: str | None = Field(default="DM.ACTARMCD", pattern=r"^[A-Z][A-Z0-9]*\.[A-Z][A-Z0-9]*$",
+                                    description="ACTSUB = subjects with this DATASET.VARIABLE not empty (dosed)")
+
+
+@dataset_rule("trial_summary", TrialSummaryParams,
+              method="Trial summary rows of the study specification; SSTDTC = earliest {sstdtc_from}; ACTSUB = "
+                     "number of subjects with {actsub_from}")
+def build_ts(p: TrialSummaryParams, refs: Refs):
     """Static TS rows from the spec plus SSTDTC = earliest informed consent in DM (FDA TCG: SSTDTC
     is required; its absence is a technical rejection) and ACTSUB = subjects dosed (DM ACTARMCD)."""
     rows = [dict(r) for r in p.rows if r.get("TSPARMCD") != "SSTDTC"]
+    notes = []
     ds_name, var = p.sstdtc_from.split(".")
-    src = ctx.out.get(ds_name)
-    dates = src[var][src[var].str.len() >= 10].str.slice(0, 10) if src is not None and var in src.columns else pd.Series([], dtype=str)
+    src = refs.datasets.get(ds_name)
+    dates = src[var][src[var].str.len() >= 10].str.slice(0, 10) if src is not None and var in src.columns \
+        else pd.Series([], dtype=str)
     if len(dates):
         rows.append({"TSPARMCD": "SSTDTC", "TSPARM": "Study Start Date", "TSVAL": dates.min()})
     else:
         rows.append({"TSPARMCD": "SSTDTC", "TSPARM": "Study Start Date", "TSVAL": "", "TSVALNF": "UNK"})
-        ctx.error("SD1201", "SSTDTC cannot be derived: no complete date in " + p.sstdtc_from, variable="TSVAL",
-                  file=ctx.spec_file)
-    dm = ctx.out.get("DM")
-    if dm is not None and "ACTARMCD" in dm.columns:  # actual number of subjects: those dosed, from DM
-        for r in rows:
-            if r.get("TSPARMCD") == "ACTSUB":
-                r["TSVAL"] = str(int((dm["ACTARMCD"] != "").sum()))
+        notes.append(refs.finding(Severity.ERROR, "SD1201", "SSTDTC cannot be derived: no complete date in "
+                                  + p.sstdtc_from, variable="TSVAL"))
+    if p.actsub_from:
+        ds_name, var = p.actsub_from.split(".")
+        src = refs.datasets.get(ds_name)
+        if src is not None and var in src.columns:  # actual number of subjects: those dosed
+            for r in rows:
+                if r.get("TSPARMCD") == "ACTSUB":
+                    r["TSVAL"] = str(int((src[var] != "").sum()))
     df = pd.DataFrame(rows).fillna("")
     df["TSSEQ"] = df.groupby("TSPARMCD").cumcount() + 1.0
     df["TSVAL"] = df["TSVAL"].astype(str)
-    df[FORM], df[FILE], df[LINE] = "", ctx.spec_file, 0
-    return df
+    df[FORM], df[FILE], df[LINE] = "", refs.spec_file, 0
+    return df, notes
 
 
-def build_se(ctx: Context, p: SeParams) -> pd.DataFrame:
-    """Elements per subject: SCRN [consent, first dose), HCPINJ [first dose, cohort entry or end of
-    treatment), SELFINJ [cohort entry, end of treatment), FU [end of treatment, end of participation].
-    SEENDTC of an element is the SESTDTC of the next (contiguous elements, SDTMIG 3.4 SE)."""
-    dm = ctx.out["DM"]
-    te = ctx.spec.datasets["TE"].derivation.params["rows"]
-    ta = ctx.spec.datasets["TA"].derivation.params["rows"]
+class ElementStart(Params):
+    """When an element starts: a DM variable, or the earliest/latest date of a raw form's records."""
+
+    dm: str | None = Field(default=None, description="DM variable, e.g. RFICDTC or RFXSTDTC")
+    date_only: bool = Field(default=False, description="use the date part only")
+    form: str | None = None
+    date: str | None = None
+    agg: Literal["min", "max"] = "min"
+    where_field: str | None = None
+    where_in: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.dm is None) == (self.form is None):
+            raise ValueError("give either `dm` (a DM variable) or `form` with `date`")
+        if self.form is not None and not self.date:
+            raise ValueError("`form` needs `date`")
+        return self
+
+
+class Element(Params):
+    etcd: str = Field(description="element code; TE gives ELEMENT, TA gives TAETORD and EPOCH")
+    start: ElementStart
+    requires: list[str] = Field(default_factory=list, description="elements the subject must have started")
+    after: str | None = Field(default=None, description="only when later (by date) than this element's start")
+    before_end: bool = Field(default=False, description="only when not on the end of participation date")
+
+
+class SeParams(Params):
+    elements: list[Element] = Field(min_length=1)
+    end: str = Field(default="RFPENDTC", description="DM variable ending the last element (end of participation)")
+
+
+@dataset_rule("subject_elements", SeParams,
+              method="Elements per subject in TA order, each starting as the spec says ({elements}); SEENDTC of "
+                     "an element is the SESTDTC of the next; the last ends at DM.{end}")
+def build_se(p: SeParams, refs: Refs):
+    """Elements per subject, each from its declared start; SEENDTC of an element is the SESTDTC of the
+    next (contiguous elements, SDTMIG 3.4 SE); the last ends at the end of participation."""
+    dm = refs.datasets["DM"]
+    te = refs.spec.datasets["TE"].derivation.params["rows"]
+    ta = refs.spec.datasets["TA"].derivation.params["rows"]
     element = {r["ETCD"]: r["ELEMENT"] for r in te}
     order = {r["ETCD"]: (float(r["TAETORD"]), r["EPOCH"]) for r in ta}
-    subj = dm["SUBJID"]
+    notes: list = []
 
-    def per_subject(form: str, date: str, agg: str, where_field: str | None = None,
-                    where_in: list[str] | None = None) -> pd.Series:
-        rf = ctx.form(form)
-        if rf is None or date not in rf.frame.columns:
+    def from_form(s: ElementStart) -> pd.Series:
+        rf = refs.form(s.form)
+        if rf is None or s.date not in rf.frame.columns:
             return pd.Series("", index=dm.index)
         f = rf.frame
-        keep = norm_key(f[where_field]).isin(where_in) if where_field and where_field in f.columns else True
-        iso, err = _dates.edc_date_to_iso(f[date])
-        t = pd.DataFrame({"SUBJID": f["SUBJID"], "d": iso})[keep & ~err & (iso.str.len() >= 10)]
-        ctx.recon.add_used(form, "SE.SESTDTC", len(t))
-        return subj.map(t.groupby("SUBJID")["d"].agg(agg)).fillna("")
+        keep = norm_key(f[s.where_field]).isin(s.where_in) if s.where_field and s.where_field in f.columns else True
+        iso, err = _dates.edc_date_to_iso(f[s.date])
+        t = pd.DataFrame({"S": refs.usubjid_of(s.form), "d": iso})[keep & ~err & (iso.str.len() >= 10)]
+        notes.append(Used(s.form, len(t), f"{refs.dataset.name}.SESTDTC"))
+        return dm["USUBJID"].map(t.groupby("S")["d"].agg(s.agg)).fillna("")
 
-    consent = dm["RFICDTC"].str.slice(0, 10)
-    first = dm["RFXSTDTC"]  # with the dose time when collected: pre-dose Day 1 data stay in SCREENING
-    cohort = per_subject(p.switch_form, p.switch_date, "min")
-    eot = per_subject(p.end_form, p.end_date, "max", p.end_where_field, p.end_where_in)
-    pend = dm["RFPENDTC"].str.slice(0, 10)
-    # no end-of-treatment record: the treatment element is open (ends at end of participation, if any)
-    starts = pd.DataFrame({"SCRN": consent, "HCPINJ": first, "SELFINJ": cohort.where(first != "", ""),
-                           "FU": eot.where((first != "") & (eot != pend) & (eot > first.str.slice(0, 10)), "")}, index=dm.index)
-    long = starts.assign(USUBJID=dm["USUBJID"], SUBJID=subj).melt(
-        id_vars=["USUBJID", "SUBJID"], var_name="ETCD", value_name="SESTDTC")
+    pend = dm[p.end].str.slice(0, 10)
+    starts: dict[str, pd.Series] = {}
+    for el in p.elements:
+        s = el.start
+        got = (dm[s.dm] if s.dm else from_form(s)).astype(str)
+        if s.date_only:
+            got = got.str.slice(0, 10)
+        ok = pd.Series(True, index=dm.index)
+        for r in el.requires:
+            ok &= starts.get(r, pd.Series("", index=dm.index)) != ""
+        if el.after:
+            ok &= got > starts.get(el.after, pd.Series("", index=dm.index)).str.slice(0, 10)
+        if el.before_end:
+            ok &= got != pend
+        starts[el.etcd] = got.where(ok, "")
+    long = pd.DataFrame(starts, index=dm.index).assign(USUBJID=dm["USUBJID"]).melt(
+        id_vars=["USUBJID"], var_name="ETCD", value_name="SESTDTC")
     long = long[long["SESTDTC"] != ""].copy()
     long["TAETORD"] = long["ETCD"].map(lambda e: order[e][0])
     long["EPOCH"] = long["ETCD"].map(lambda e: order[e][1])
@@ -77,5 +137,6 @@ def build_se(ctx: Context, p: SeParams) -> pd.DataFrame:
     nxt = long.groupby("USUBJID")["SESTDTC"].shift(-1)
     end = nxt.fillna(long["USUBJID"].map(dict(zip(dm["USUBJID"], pend))))
     long["SEENDTC"] = end.fillna("")
-    long[FORM], long[FILE], long[LINE] = "", ctx.spec_file, 0
-    return long.reset_index(drop=True)
+    long[SUBJECT_ID] = long["USUBJID"]
+    long[FORM], long[FILE], long[LINE] = "", refs.spec_file, 0
+    return long.reset_index(drop=True), notes

@@ -3,7 +3,8 @@
 Severity policy (conservative readings, stated here and in the messages):
 - a dangling reference (codelist, method, comment, value-level or where-clause variable, a Predecessor
   naming a variable its dataset lacks, or none at all), an unknown rule, invalid rule params, a CT code/value mismatch, a term outside a
-  non-extensible CDISC codelist, an IG type mismatch or a missing Req IG variable: ERROR;
+  non-extensible CDISC codelist, an IG type mismatch, a missing Req IG variable, a derivation reading a
+  variable its dataset lacks or derivations reading each other in a cycle: ERROR;
 - an IG label mismatch, a variable out of IG order (only those outside the longest run already in IG
   order), a variable neither in the IG domain nor addable from the SDTM v2.0 model, a codelist whose
   `extensible` disagrees with CT, a Derived origin with neither method nor derivation, a type mismatch on an ADaMIG generic timing variable (*DT ...): WARNING;
@@ -169,6 +170,18 @@ def _rules(spec: Spec, registries: dict[str, dict], out: _Out) -> None:
                     continue
                 if isinstance(model, type) and issubclass(model, BaseModel):
                     _validate_params(model, der, path, owner, ds.name, var, out)
+            _order(spec, registry, ds, out)
+
+
+def _order(spec: Spec, registry: dict, ds: Dataset, out: _Out) -> None:
+    """A registry that knows what each rule reads (SDTM) reports reads no derivation can satisfy and cycles."""
+    problems = getattr(registry, "order_problems", None)
+    if problems is None:
+        return
+    base = ("datasets", ds.name)
+    for var, message in problems(ds, spec):
+        path = base + ("variables", var, "derivation") if var else base + ("derivation",)
+        out.add(E, "SPEC-ORDER", path, message, ds.name, var)
 
 
 def _validate_params(model: type[BaseModel], der: Derivation, path: tuple, owner: str, ds: str, var: str,

@@ -1,0 +1,127 @@
+"""Rules over a subject's records: --SEQ, the last-observation-before-exposure flag, and the reference
+range indicator (row-wise, but it reads derived standard results)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from studyforge.findings import Finding, Severity
+
+from ..derivations import dm_ref, dm_ref_days, dtc_parts, sort_codes, subject_ranks
+from .base import FILE, LINE, Params, Refs, variable_rule
+
+
+# -- --SEQ ------------------------------------------------------------------------------------------
+class SeqParams(Params):
+    order: Literal["values", "raw"] = Field(
+        default="values", description="values: by the `sort` variables; raw: by raw file and line")
+    sort: list[str] = Field(default_factory=list, description="variables ordering records within USUBJID")
+    typed: bool = Field(default=False, description="Char sort keys holding numbers compare as numbers "
+                        "('9' before '10'); otherwise as text")
+
+    @model_validator(mode="after")
+    def _sort_fits_order(self):
+        if self.order == "values" and not self.sort:
+            raise ValueError("order 'values' needs `sort` (at least one variable)")
+        if self.order == "raw" and (self.sort or self.typed):
+            raise ValueError("order 'raw' takes no `sort` or `typed` (records keep raw file and line order)")
+        return self
+
+
+@variable_rule("seq", SeqParams, reads=lambda p: ["USUBJID", *p.sort], row_wise=False,
+               method="Sequential number 1..n within USUBJID, records ordered by {sort} (order: {order}; "
+                      "numbers as numbers: {typed}); ties keep raw order")
+def seq(frame, p: SeqParams, refs: Refs):
+    """--SEQ: 1..n per USUBJID in the spec's order (stable, so equal keys keep the working-row order)."""
+    if p.order == "raw":
+        keys = ["USUBJID", FILE, LINE]
+        data = pd.DataFrame({"USUBJID": refs.var("USUBJID"), FILE: frame[FILE].astype(str),
+                             LINE: pd.to_numeric(frame[LINE]).astype(float)}, index=frame.index)
+    else:
+        keys = ["USUBJID", *p.sort]
+        data = pd.DataFrame({k: refs.var(k) for k in keys}, index=frame.index)
+    ranks = subject_ranks(refs)
+    order = sort_codes(data, keys, {"USUBJID": ranks}, typed=p.typed)
+    subj = ranks[order]
+    # position within each run of the same subject in sorted order
+    starts = np.r_[0, np.flatnonzero(np.diff(subj)) + 1]
+    run_start = np.repeat(starts, np.diff(np.r_[starts, len(subj)]))
+    out = np.empty(len(order), dtype=float)
+    out[order] = np.arange(len(order)) - run_start + 1.0
+    return pd.Series(out, index=frame.index), []
+
+
+# -- --LOBXFL ---------------------------------------------------------------------------------------
+class LobxflParams(Params):
+    by: list[str] = Field(min_length=1, description="e.g. [LBTESTCD, LBSPEC]")
+    dtc: str
+    result: str = Field(description="result variable that must be non-missing, e.g. LBORRES")
+    seq: str
+    ref: str = Field(default="RFXSTDTC", pattern=r"^RF[A-Z]*DTC$", description="DM reference date (first exposure)")
+
+
+@variable_rule("lobxfl", LobxflParams, reads=lambda p: ["USUBJID", *p.by, p.dtc, p.result, p.seq], row_wise=False,
+               method="Y on the last record with a non-missing {result} on or before DM.{ref} per USUBJID and "
+                      "{by}; partial dates are not candidates; ties on the date: latest time, then highest {seq}")
+def lobxfl(frame, p: LobxflParams, refs: Refs):
+    """--LOBXFL: the last non-missing result on or before first dose (DM reference) per USUBJID and
+    `by`. Partial dates are not candidates. Ties on the same date: latest time, then highest --SEQ;
+    each tie is reported as a NOTICE naming the records involved."""
+    res = refs.vars
+    dtc = refs.var(p.dtc).astype(str)
+    ref = dm_ref(refs, p.ref)
+    has = refs.var(p.result).astype(str) != ""
+    d, _, _ = dtc_parts(refs, p.dtc)
+    r = dm_ref_days(refs, p.ref)
+    both_time = dtc.str.len().ge(16) & ref.str.len().ge(16)
+    before = np.where(both_time, dtc.str.slice(0, 16) <= ref.str.slice(0, 16), d <= r)
+    cand = has & (~np.isnan(d)) & (~np.isnan(r)) & pd.Series(before, index=res.index)
+    c = pd.DataFrame({"USUBJID": res["USUBJID"], "d": d, "dtc": dtc, "seq": pd.to_numeric(res[p.seq]),
+                      **{b: res[b] for b in p.by}})[cand]
+    out = pd.Series("", index=res.index, dtype=str)
+    if c.empty:
+        return out, []
+    grp = ["USUBJID", *p.by]
+    c = c.sort_values([*grp, "d", "dtc", "seq"], kind="mergesort")
+    last = c.groupby(grp, sort=False).tail(1)
+    out.loc[last.index] = "Y"
+    # ties: other candidates on the same (last) date in the group
+    lastd = last.set_index(grp)["d"]
+    c2 = c.join(lastd.rename("lastd"), on=grp)
+    tied = c2[c2["d"] == c2["lastd"]]
+    n = tied.groupby(grp)["d"].transform("size")
+    notes: list[Finding] = []
+    var = refs.variable.name if refs.variable else ""
+    for key, g in tied[n > 1].groupby(grp, sort=True):
+        chosen = g.index[-1]
+        seqs = ", ".join(f"{p.seq}={int(s)}" for s in g["seq"])
+        notes.append(Finding(Severity.NOTICE, "SD0601",
+                             f"{len(g)} records share the last pre-dose date {g['dtc'].iloc[-1][:10]} "
+                             f"({seqs}); flagged {p.seq}={int(g.loc[chosen, 'seq'])} (latest time, then "
+                             f"highest {p.seq})", dataset=refs.dataset.name, variable=var,
+                             usubjid=str(key[0]), record=seqs))
+    return out, notes
+
+
+# -- --NRIND ----------------------------------------------------------------------------------------
+class NrindParams(Params):
+    result: str
+    low: str
+    high: str
+
+
+@variable_rule("nrind", NrindParams, reads=lambda p: [p.result, p.low, p.high],
+               method="LOW when {result} < {low}, HIGH when {result} > {high}, NORMAL when within; empty when "
+                      "the result or both limits are missing")
+def nrind(frame, p: NrindParams, refs: Refs):
+    """LOW / HIGH / NORMAL of the standard result against the standard range (empty when unknown)."""
+    r = pd.to_numeric(refs.var(p.result), errors="coerce")
+    lo = pd.to_numeric(refs.var(p.low), errors="coerce")
+    hi = pd.to_numeric(refs.var(p.high), errors="coerce")
+    out = np.select([r.isna(), lo.notna() & (r < lo), hi.notna() & (r > hi), lo.notna() | hi.notna()],
+                    ["", "LOW", "HIGH", "NORMAL"], "")
+    return pd.Series(out, index=r.index).astype(str), []
