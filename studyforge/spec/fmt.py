@@ -253,7 +253,8 @@ class _Emitter:
         return text if col + len(text) <= WIDTH else None
 
     def _has_comments(self, node: Node) -> bool:
-        stack = [node]
+        """A comment inside the collection (one at the end of its own line is written after the flow text)."""
+        stack = list(node.value) if isinstance(node, SequenceNode) else [x for kv in node.value for x in kv]
         while stack:
             n = stack.pop()
             if id(n) in self.comments.eol or id(n) in self.comments.before:
@@ -279,7 +280,7 @@ def _flow_text(node: Node, model: type[BaseModel] | None = None) -> str:
     if isinstance(node, ScalarNode):
         return _scalar(node, 0, 0, flow=True)
     if isinstance(node, SequenceNode):
-        return "[" + ", ".join(_flow_text(x) for x in node.value) + "]"
+        return "[" + ", ".join(_flow_text(x, model) for x in node.value) + "]"
     pairs = node.value
     if model is not None:
         rank = {k: i for i, k in enumerate(_children(model)[0])}
