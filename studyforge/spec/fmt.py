@@ -35,8 +35,18 @@ from ruamel.yaml.resolver import VersionedResolver
 from studyforge.fileio import write_text_atomic
 from studyforge.spec.inherit import dataset_standard, variable_standard
 from studyforge.spec.loader import display_path, spec_layout, unwrap_annotation
-from studyforge.spec.models import (CodelistFile, CommentFile, Dataset, Derivation, MethodFile, Origin, Standard, Study,
-                                    Term, WhereCondition)
+from studyforge.spec.models import (
+    CodelistFile,
+    CommentFile,
+    Dataset,
+    Derivation,
+    MethodFile,
+    Origin,
+    Standard,
+    Study,
+    Term,
+    WhereCondition,
+)
 from studyforge.spec.yamlio import CORE, Comments, YamlReadError, compose_text, extract_comments, map_get, to_python
 
 WIDTH = 100
