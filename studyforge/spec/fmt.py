@@ -10,10 +10,10 @@ The canonical rule:
 - dataset, variable, value-level, parameter, codelist, method and comment objects in block style; a list,
   a free mapping (rule params) or a small model object (origin, derivation, where-clause, term, standard)
   in flow style (`keys: [STUDYID, USUBJID]`, `derivation: {rule: constant, params: {value: DM}}`) when it
-  nests at most 3 deep, has no comments inside and its line fits in 100 columns, else block style;
+  nests at most 3 deep, has no comments inside and its line fits in 120 columns (the project line length), else block style;
 - text plain when YAML reads it back as the same text (and YAML 1.1 would not read it as a boolean
   or null), else double-quoted; text with line breaks as a literal block (`|`); single-line text too
-  long for its line as a folded block (`>-`) wrapped at 100 columns;
+  long for its line as a folded block (`>-`) wrapped at 120 columns;
 - numbers, booleans, dates as written (null as `null`, booleans lower case); anchors and aliases
   expanded (each block says what it means where it stands);
 - comments kept with the key or list item they precede or end the line of; a file's leading comment
@@ -33,7 +33,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from studyforge.fileio import write_text_atomic
-from studyforge.spec.inherit import dataset_standard, variable_standard
+from studyforge.spec.inherit import dataset_standard, fill_dataset, value_level_defaults, variable_standard
 from studyforge.spec.loader import display_path, spec_layout, unwrap_annotation
 from studyforge.spec.models import (
     CodelistFile,
@@ -49,7 +49,7 @@ from studyforge.spec.models import (
 )
 from studyforge.spec.yamlio import CORE, Comments, YamlReadError, compose_text, extract_comments, map_get, to_python
 
-WIDTH = 100
+WIDTH = 120
 YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
 _RESOLVER = VersionedResolver()
 
@@ -137,19 +137,29 @@ def _comment_count(c: Comments) -> int:
 # --- slimming -------------------------------------------------------------------------------------
 
 def _slim(root: MappingNode, purpose: str, comments: Comments) -> None:
-    """Drop, in place, the dataset and variable keys whose written value equals the inherited one
-    (spec/inherit.py). A key that carries a comment is kept, so no comment is lost."""
-    name = _text_of(root, "name") or ""
-    class_ = _text_of(root, "class")
+    """Drop, in place, the keys whose written value equals the inherited one (spec/inherit.py): dataset
+    attributes, variable attributes from the standards, value-level attributes from their variable.
+    A key that carries a comment is kept, so no comment is lost."""
+    data = to_python(root)
+    filled = fill_dataset(data, purpose)
+    name = filled.get("name") if isinstance(filled.get("name"), str) else ""
+    class_ = filled.get("class") if isinstance(filled.get("class"), str) else None
     _drop_equal(root, dataset_standard(name, purpose), comments)
     _, variables = map_get(root, "variables")
-    if not isinstance(variables, SequenceNode):
-        return
-    for item in variables.value:
+    parents: dict[str, dict] = {}
+    for item in variables.value if isinstance(variables, SequenceNode) else []:
         var = _text_of(item, "name") if isinstance(item, MappingNode) else None
         std = variable_standard(name, purpose, class_, var) if var else None
         if std is not None:
             _drop_equal(item, std.values(), comments)
+    for v in filled.get("variables") or []:
+        if isinstance(v, dict) and isinstance(v.get("name"), str):
+            parents[v["name"]] = v
+    _, values = map_get(root, "values")
+    for item in values.value if isinstance(values, SequenceNode) else []:
+        var = _text_of(item, "variable") if isinstance(item, MappingNode) else None
+        if var in parents:
+            _drop_equal(item, value_level_defaults(parents[var]), comments)
 
 
 def _text_of(node: Node, key: str) -> str | None:
@@ -157,16 +167,30 @@ def _text_of(node: Node, key: str) -> str | None:
     return v.value if isinstance(v, ScalarNode) and str(v.tag) == CORE + "str" else None
 
 
-def _drop_equal(node: MappingNode, inherited: dict[str, str], comments: Comments) -> None:
+def _drop_equal(node: MappingNode, inherited: dict, comments: Comments) -> None:
     keep = []
     for k, v in node.value:
         key = k.value if isinstance(k, ScalarNode) else None
-        same = (key in inherited and isinstance(v, ScalarNode) and str(v.tag) == CORE + "str"
-                and v.value == inherited[key] and "#" not in v.value)
+        same = (key in inherited and to_python(v) == inherited[key]
+                and not (isinstance(v, ScalarNode) and ("#" in v.value or str(v.tag) != CORE + "str"))
+                and not _has_any_comment(v, comments))
         commented = any(id(n) in comments.before or id(n) in comments.eol for n in (k, v))
         if not same or commented:
             keep.append((k, v))
     node.value[:] = keep
+
+
+def _has_any_comment(node: Node, comments: Comments) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in comments.before or id(n) in comments.eol:
+            return True
+        if isinstance(n, SequenceNode):
+            stack.extend(n.value)
+        elif isinstance(n, MappingNode):
+            stack.extend(x for kv in n.value for x in kv)
+    return False
 
 
 # --- schema ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ Where a value comes from, in this order:
 - ADaM ADSL and BDS datasets: the ADaMIG 1.3 variable of the structure (xx/y placeholders in the name filled in the
   label): label, type, core; for the generic timing names (*DT, *DTM ...) only the type.
 Anything else is sponsor-defined and must state its own label and type.
+A value-level item inherits its variable's type, data type, origin and method when it leaves them out.
 Datasets: purpose from the folder, standard from the IG studyforge ships, and for SDTM domains in SDTMIG 3.4
 (and ADSL) label, class and structure; DOMAIN is the dataset name (the parent domain for SUPP--).
 The variable order is the order of the `variables:` list; `spec check` warns where it departs from the IG.
@@ -224,6 +225,23 @@ def fill_dataset(data: dict, purpose: str) -> dict:
                     item = {k: item[k] for k in _ordered_keys(item)}
             filled.append(item)
         out["variables"] = filled
+        by_name = {v["name"]: v for v in filled if isinstance(v, dict) and isinstance(v.get("name"), str)}
+        if isinstance(out.get("values"), list):
+            out["values"] = [({**value_level_defaults(by_name[vl["variable"]]), **vl}
+                              if isinstance(vl, dict) and vl.get("variable") in by_name else vl)
+                             for vl in out["values"]]
+    return out
+
+
+VALUE_LEVEL_KEYS = ("type", "data_type", "origin", "method")
+
+
+def value_level_defaults(variable: dict) -> dict:
+    """What a value-level item inherits from its variable (already filled): type, data type (the variable's, or
+    Define-XML's default for its type), origin and method."""
+    out = {k: variable[k] for k in ("type", "origin", "method") if variable.get(k) is not None}
+    if "type" in out:
+        out["data_type"] = variable.get("data_type") or ("text" if out["type"] == "Char" else "float")
     return out
 
 
