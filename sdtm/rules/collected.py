@@ -6,6 +6,7 @@ and value.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -17,7 +18,7 @@ from studyforge.findings import Severity
 from .. import _dates
 from .._fast import umap
 from ..vocabulary import codelist_lookup, norm_key, spelled
-from .base import Params, Refs, variable_rule
+from .base import FORM, LINE, Params, Refs, variable_rule
 
 
 # -- copy -------------------------------------------------------------------------------------------
@@ -111,7 +112,9 @@ def constant(frame, p: ConstantParams, refs: Refs):
 class Iso8601Params(Params):
     date: str
     time: str | None = None
-    format: Literal["edc", "iso"] = "edc"
+    format: Literal["edc", "iso", "declared"] = Field(
+        default="edc", description="edc: DD MON YYYY with UN/UNK parts; iso: ISO 8601 as delivered; declared: the "
+        "formats study.yaml raw: declares for the form and field (one finding per distinct unparseable value)")
 
 
 _TIME = r"(?:[01]?\d|2[0-3]):[0-5]\d"
@@ -145,8 +148,33 @@ def iso_from_raw(raw: pd.Series, time: pd.Series | None, fmt: str, date_field: s
 @variable_rule("iso8601", Iso8601Params, fields=lambda p: [p.date, p.time],
                method="ISO 8601 from raw date {date} (time {time}); partial dates kept partial")
 def iso8601(frame, p: Iso8601Params, refs: Refs):
+    if p.format == "declared":
+        return declared_dtc(frame, p, refs)
     time = refs.field(frame, p.time) if p.time else None
     return iso_from_raw(refs.field(frame, p.date), time, p.format, p.date, p.time, frame, refs)
+
+
+def declared_dtc(frame, p: Iso8601Params, refs: Refs):
+    """ISO 8601 from the date (and time) formats the study declares per form and field (studyforge/spec/raw.py);
+    each form's records are parsed with that form's settings."""
+    out = pd.Series("", index=frame.index, dtype=object)
+    notes = []
+    forms = frame[FORM].to_numpy(dtype=object) if FORM in frame.columns else np.full(len(frame), "", dtype=object)
+    codes, names = pd.factorize(forms)
+    var = refs.variable.name if refs.variable else ""
+    for k, form in enumerate(names):
+        rows = np.flatnonzero(codes == k)
+        sub = frame if len(names) == 1 else frame.iloc[rows]
+        st = refs.spec.study.raw.for_form(str(form)) if form else refs.spec.study.raw
+        rf = refs.form(str(form))
+        iso, found = _dates.raw_to_iso(
+            refs.field(sub, p.date), st.date_formats(p.date), lines=sub[LINE].to_numpy(),
+            file=rf.path if rf is not None else refs.spec_file, field=p.date, unknown=st.unknown,
+            year_pivot=st.year_pivot, times=refs.field(sub, p.time) if p.time else None,
+            time_formats=st.time_formats(p.time) if p.time else ("HH:MM",), time_field=p.time or "")
+        out.iloc[rows] = iso.to_numpy(dtype=object)
+        notes += [replace(f, dataset=refs.dataset.name, variable=var) for f in found]
+    return out.astype(str), notes
 
 
 # -- condition --------------------------------------------------------------------------------------
