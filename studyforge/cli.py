@@ -86,6 +86,7 @@ def sdtm_cmd(raw_dir: Path, spec_dir: Path, out_dir: Path, strict: bool) -> None
     """Map raw CRF exports to SDTM datasets, as the spec says."""
     from sdtm.command import sdtm_command
 
+    _spec_gate(spec_dir)
     sys.exit(sdtm_command(raw_dir, spec_dir, out_dir, strict=strict))
 
 
@@ -100,6 +101,7 @@ def adam_cmd(sdtm_dir: Path, spec_dir: Path, out_dir: Path, strict: bool) -> Non
     """Derive ADaM datasets (ADSL, ADRS, ADTTE, ...) from SDTM datasets."""
     from adam.command import adam_command
 
+    _spec_gate(spec_dir)
     sys.exit(adam_command(sdtm_dir, spec_dir, out_dir, strict=strict))
 
 
@@ -155,6 +157,7 @@ def build(study_dir: Path, raw_dir: Path | None, out_dir: Path, subjects: int | 
     from studyforge.build import BuildOptions, Stages
     from studyforge.build import build as run_build
 
+    _spec_gate(study_dir)
     fmt = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in fmt if f not in ("xpt", "json")]
     if unknown or "xpt" not in fmt:
@@ -166,6 +169,20 @@ def build(study_dir: Path, raw_dir: Path | None, out_dir: Path, subjects: int | 
     result = run_build(BuildOptions(study_dir=study_dir, out_dir=out_dir, raw_dir=raw_dir, subjects=subjects,
                                     seed=seed, formats=fmt, strict=strict), stages)
     sys.exit(result.exit_code)
+
+
+def _spec_gate(spec_dir: Path) -> None:
+    """Run the spec check first: every spec error as one `file:line: object: message` line, exit 2."""
+    from studyforge.spec.gate import SpecError, load_checked
+
+    try:
+        load_checked(spec_dir, rule_registries())
+    except SpecError as exc:
+        for err in exc.errors:
+            click.echo(str(err), err=True)
+        click.echo(f"{len(exc.errors)} spec error(s) in {spec_dir}; nothing was built (see `studyforge spec check`)",
+                   err=True)
+        sys.exit(2)
 
 
 def rule_registries() -> dict[str, dict]:

@@ -1,6 +1,7 @@
 """Write/read the SDTM reference outputs (tests/reference/sdtm/<name>.csv) of the default study.
 
-Run: .venv/bin/python -m sdtm.tools.reference RAW_DIR   (RAW_DIR from `studyforge simulate`)
+Run: .venv/bin/python -m sdtm.tools.reference RAW_DIR [SPEC_DIR]   (RAW_DIR from `studyforge simulate`;
+SPEC_DIR defaults to specs/palace, the study the reference outputs are of)
 """
 
 from __future__ import annotations
@@ -42,6 +43,6 @@ def read_reference(ds: Dataset, folder: Path = REF) -> pd.DataFrame:
 if __name__ == "__main__":
     from sdtm.command import run_sdtm
 
-    datasets, *_ = run_sdtm(Path(sys.argv[1]), Path("specs/palace"))
+    datasets, *_ = run_sdtm(Path(sys.argv[1]), Path(sys.argv[2] if len(sys.argv) > 2 else "specs/palace"))
     write_reference(datasets)
     print(f"wrote {len(datasets)} reference datasets to {REF}")

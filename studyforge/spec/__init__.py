@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 _LAZY = {"load_spec": "loader", "load_spec_with_locations": "loader", "SpecError": "loader",
-         "SourceMap": "loader", "check_spec": "check", "diff_specs": "diff", "format_spec_dir": "fmt"}
+         "SourceMap": "loader", "load_checked": "gate", "check_spec": "check", "diff_specs": "diff", "format_spec_dir": "fmt"}
 
 __all__ = sorted(_LAZY)
 

@@ -3,9 +3,10 @@
 Severity policy (conservative readings, stated here and in the messages):
 - a dangling reference (codelist, method, comment, value-level or where-clause variable, a Predecessor
   naming a variable its dataset lacks, or none at all), an unknown rule, invalid rule params, a CT code/value mismatch, a term outside a
-  non-extensible CDISC codelist, an IG type mismatch, a missing Req IG variable, a derivation reading a
-  variable its dataset lacks or derivations reading each other in a cycle: ERROR;
-- an IG label mismatch, a variable out of IG order (only those outside the longest run already in IG
+  non-extensible CDISC codelist, an IG type mismatch, an IG Req variable written with another core, a
+  missing Req IG variable, a derivation reading a variable its dataset lacks or derivations reading each
+  other in a cycle: ERROR;
+- an IG label or role mismatch, any other core that differs from the IG's, a variable out of IG order (only those outside the longest run already in IG
   order), a variable neither in the IG domain nor addable from the SDTM v2.0 model, a codelist whose
   `extensible` disagrees with CT, a Derived origin with neither method nor derivation, a type mismatch on an ADaMIG generic timing variable (*DT ...): WARNING;
 - a sponsor term in an extensible codelist, a CDISC term written without its C-code, an SDTM v2.0 model
@@ -18,16 +19,22 @@ use an SDTM codelist such as SEX).
 
 from __future__ import annotations
 
-import re
-from functools import lru_cache
 from typing import Any, Iterable
 
-import pandas as pd
 from pydantic import BaseModel, ValidationError
 
-from studyforge import standards
 from studyforge.findings import Finding, Severity
 from studyforge.spec.ct import CtCodelist, adam_codelists, sdtm_codelists
+from studyforge.spec.inherit import (
+    Inherited,
+    adam_structure,
+    adam_variable,
+    adamig_patterns,
+    ig_domain_name,
+    sdtm_model_variable,
+    sdtmig_domain,
+    variable_standard,
+)
 from studyforge.spec.loader import SourceMap
 from studyforge.spec.models import Dataset, Derivation, Spec, Variable
 
@@ -269,39 +276,37 @@ def _codelists_vs_ct(spec: Spec, out: _Out) -> None:
 
 # --- implementation guides ----------------------------------------------------------------------
 
-@lru_cache(maxsize=None)
-def _sdtmig_domain(name: str) -> pd.DataFrame:
-    ig = standards.sdtmig_variables()
-    rows = ig[ig["Dataset Name"] == name].copy()
-    rows["order"] = pd.to_numeric(rows["Variable Order"], errors="coerce")
-    return rows.set_index("Variable Name")
-
-
 def _sdtmig(ds: Dataset, out: _Out) -> None:
-    ig_name = "SUPPQUAL" if ds.name.startswith("SUPP") else ds.name
-    ig = _sdtmig_domain(ig_name)
+    ig_name = ig_domain_name(ds.name)
+    ig = sdtmig_domain(ig_name)
     base = ("datasets", ds.name)
     if ig.empty:
         out.add(N, "SPEC-IG", base, f"dataset {ds.name}: custom domain (not in SDTMIG 3.4); IG checks skipped", ds.name)
+        for v in ds.variables:
+            model = sdtm_model_variable(ds.name, v.name, ds.class_)
+            if model is not None and v.type != model.type:
+                out.add(E, "SPEC-IG", base + ("variables", v.name, "type"), f"{ds.name}.{v.name}: type {v.type} "
+                        f"but the {model.source} says {model.type}", ds.name, v.name, v.type)
         return
     present: list[str] = []
     for v in ds.variables:
         p = base + ("variables", v.name)
         if v.name not in ig.index:
-            model = _model_variable(ig_name, v.name)
+            model = sdtm_model_variable(ig_name, v.name)
             if model is None:
                 out.add(W, "SPEC-IG", p, f"{ds.name}.{v.name}: not an SDTMIG 3.4 {ig_name} variable; sponsor "
                         f"variables belong in SUPP{ds.name} or a custom domain", ds.name, v.name)
-            elif v.type != model[1]:
+            elif v.type != model.type:
                 out.add(E, "SPEC-IG", p + ("type",), f"{ds.name}.{v.name}: type {v.type} but SDTM v2.0 says "
-                        f"{model[1]} for {model[0]}", ds.name, v.name, v.type)
+                        f"{model.type} for {model.source.removeprefix('SDTM v2.0 model (').rstrip(')')}",
+                        ds.name, v.name, v.type)
             else:
                 out.add(N, "SPEC-IG", p, f"{ds.name}.{v.name}: not in the SDTMIG 3.4 {ig_name} table; added from "
-                        f"the SDTM v2.0 model ({model[0]}) as SDTMIG 3.4 allows for its class", ds.name, v.name)
+                        f"the {model.source} as SDTMIG 3.4 allows for its class", ds.name, v.name)
             continue
         present.append(v.name)
-        row = ig.loc[v.name]
-        _compare(out, p, ds.name, v.name, v.label, v.type, str(row["Variable Label"]), str(row["Type"]), "SDTMIG 3.4")
+        std = variable_standard(ds.name, "Tabulation", ds.class_, v.name)
+        _compare(out, p, ds.name, v, std, "SDTMIG 3.4")
     orders = [float(ig.loc[n, "order"]) for n in present]
     keep = _longest_increasing(orders)
     kept = [(orders[i], present[i]) for i in keep]
@@ -316,31 +321,6 @@ def _sdtmig(ds: Dataset, out: _Out) -> None:
         if name not in set(present):
             out.add(E, "SPEC-IG", base + ("variables",), f"{ds.name}: required SDTMIG 3.4 variable {name} "
                     f"({row['Variable Label']}) is missing", ds.name, str(name))
-
-
-GENERAL_CLASSES = {"Interventions", "Events", "Findings", "Findings About"}
-
-
-@lru_cache(maxsize=None)
-def _domain_class(name: str) -> str:
-    ds = standards.sdtmig_datasets()
-    hit = ds.loc[ds["Dataset Name"] == name, "Class"]
-    return str(hit.iloc[0]) if len(hit) else ""
-
-
-def _model_variable(domain: str, name: str) -> tuple[str, str] | None:
-    """(model name, type) of an SDTM v2.0 variable a general-observation domain may add (SDTMIG 3.4: identifier,
-    timing and class qualifier variables of the model may be added), else None."""
-    cls = _domain_class(domain)
-    if cls not in GENERAL_CLASSES:
-        return None
-    m = standards.sdtm_model_variables()
-    pool = m[(m["Dataset Name"] == "") & m["Class"].isin(["General Observations", cls])]
-    generic = "--" + name[len(domain):] if name.startswith(domain) else None
-    hit = pool[(pool["Variable Name"] == name) | (pool["Variable Name"] == generic)]
-    if hit.empty:
-        return None
-    return f"{hit['Variable Name'].iloc[0]}, {hit['Class'].iloc[0]}", str(hit["Type"].iloc[0])
 
 
 def _longest_increasing(values: list[float]) -> set[int]:
@@ -362,71 +342,47 @@ def _longest_increasing(values: list[float]) -> set[int]:
     return set(best[-1]) if best else set()
 
 
-ADAM_STRUCTURES = {"ADSL": "Subject-Level Analysis Dataset", "BDS": "Basic Data Structure"}
-
-
-@lru_cache(maxsize=None)
-def _adamig_patterns(structure: str) -> list[tuple[re.Pattern, str, str, str, str]]:
-    """(name regex, IG name, label, type, core): exact names first, then names with xx/zz (two digits) and
-    y/w (one digit) placeholders, then the generic timing names (*DT, *DTM ...: any prefix)."""
-    ig = standards.adamig_variables()
-    rows = ig[ig["Data Structure Name"] == structure]
-    ranked = []
-    for name, label, typ, core in zip(rows["Variable Name"], rows["Variable Label"], rows["Type"], rows["Core"]):
-        rx = re.escape(name.lstrip("*"))
-        rx = re.sub(r"xx|zz", r"(\\d\\d)", rx)
-        rx = re.sub(r"[yw]", r"(\\d)", rx)
-        rank = 2 if name.startswith("*") else (1 if rx != re.escape(name) else 0)
-        if name.startswith("*"):
-            rx = r"[A-Z][A-Z0-9]*" + rx
-        ranked.append((rank, re.compile(rx + r"\Z"), name, label, typ.strip(), core))
-    return [r[1:] for r in sorted(ranked, key=lambda r: r[0])]
-
-
-def _adam_label(ig_label: str, ig_name: str, m: re.Match) -> str:
-    """The IG label with its placeholders replaced by the digits the variable name used."""
-    holders = re.findall(r"xx|zz|[yw]", ig_name)
-    label = ig_label
-    for holder, digits in zip(holders, m.groups()):
-        label = re.sub(rf"\b{holder}\b", digits, label, count=1)
-    return label
-
-
 def _adamig(ds: Dataset, out: _Out) -> None:
-    if ds.name == "ADSL":
-        structure = ADAM_STRUCTURES["ADSL"]
-    elif ds.class_.upper() in ("BASIC DATA STRUCTURE", "BDS"):
-        structure = ADAM_STRUCTURES["BDS"]
-    else:
+    structure = adam_structure(ds.name, ds.class_)
+    if structure is None:
         return
-    patterns = _adamig_patterns(structure)
     base = ("datasets", ds.name)
     matched: set[str] = set()
     for v in ds.variables:
-        hit = next(((rx, n, lab, typ, core, m) for rx, n, lab, typ, core in patterns
-                    if (m := rx.match(v.name))), None)
-        if hit is None:
+        std = adam_variable(structure, v.name)
+        if std is None:
             continue
-        _, ig_name, ig_label, ig_type, _, m = hit
-        matched.add(ig_name)
+        matched.add(std.ig_name)
         path = base + ("variables", v.name)
-        if ig_name.startswith("*"):  # generic timing variable: its IG label is a template such as {Date}
-            if v.type != ig_type:
+        if std.label is None:  # generic timing variable: its IG label is a template such as {Date}
+            if v.type != std.type:
                 out.add(W, "SPEC-IG", path + ("type",), f"{ds.name}.{v.name}: type {v.type} but ADaMIG 1.3 "
-                        f"timing variables {ig_name} are {ig_type}", ds.name, v.name, v.type)
+                        f"timing variables {std.ig_name} are {std.type}", ds.name, v.name, v.type)
             continue
-        _compare(out, path, ds.name, v.name, v.label, v.type, _adam_label(ig_label, ig_name, m), ig_type,
-                 "ADaMIG 1.3")
-    for _, ig_name, ig_label, _, core in patterns:
+        _compare(out, path, ds.name, v, std, "ADaMIG 1.3")
+    for _, ig_name, ig_label, _, core in adamig_patterns(structure):
         if core == "Req" and ig_name not in matched:
             out.add(E, "SPEC-IG", base + ("variables",), f"{ds.name}: required ADaMIG 1.3 variable {ig_name} "
                     f"({ig_label}) is missing", ds.name, ig_name)
 
 
-def _compare(out: _Out, path: tuple, ds: str, var: str, label: str, typ: str, ig_label: str, ig_type: str,
-             ig: str) -> None:
-    if typ != ig_type:
-        out.add(E, "SPEC-IG", path + ("type",), f"{ds}.{var}: type {typ} but {ig} says {ig_type}", ds, var, typ)
-    if label != ig_label:
-        out.add(W, "SPEC-IG", path + ("label",), f"{ds}.{var}: label {label!r} but {ig} says {ig_label!r}",
-                ds, var, label)
+def _compare(out: _Out, path: tuple, ds: str, v: Variable, std: Inherited, ig: str) -> None:
+    """A written value that differs from the standard's (an inherited one never does).
+
+    Type: ERROR (the data would contradict the standard). Core: relaxing an IG Req variable is an ERROR (the IG
+    requires it present and never null); any other difference (e.g. a sponsor making an Exp variable Req) is a
+    WARNING, as are a different label or role: legal sponsor choices that a reviewer should see."""
+    var = v.name
+    if std.type is not None and v.type != std.type:
+        out.add(E, "SPEC-IG", path + ("type",), f"{ds}.{var}: type {v.type} but {ig} says {std.type}", ds, var, v.type)
+    if std.label is not None and v.label != std.label:
+        out.add(W, "SPEC-IG", path + ("label",), f"{ds}.{var}: label {v.label!r} but {ig} says {std.label!r}",
+                ds, var, v.label)
+    if std.core is not None and v.core != std.core:
+        sev = E if std.core == "Req" else W
+        what = "; an IG Req variable cannot be relaxed" if sev is E else ""
+        out.add(sev, "SPEC-IG", path + ("core",), f"{ds}.{var}: core {v.core or '(none)'} but {ig} says "
+                f"{std.core}{what}", ds, var, v.core)
+    if std.role is not None and v.role is not None and v.role != std.role:
+        out.add(W, "SPEC-IG", path + ("role",), f"{ds}.{var}: role {v.role!r} but {ig} says {std.role!r}",
+                ds, var, v.role)

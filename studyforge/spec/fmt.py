@@ -4,12 +4,16 @@ The canonical rule:
 - keys of model objects in the pydantic model's field order (unknown keys kept, after the known ones,
   in written order, for `spec check` to report); keys of free mappings (rule params) as written;
 - 2-space indentation; sequences under a key indented by 2 (`  - name: X`); no blank lines;
-- model objects (dataset, variable, origin, term, ...) always in block style; a list or a free mapping
-  of scalars only in flow style (`keys: [STUDYID, USUBJID]`, `params: {value: DM}`) when it has no
-  comments inside and its line fits in 100 columns, else block style;
+- in a dataset file (sdtm/, adam/), keys whose value equals what the standards give (spec/inherit.py:
+  label, type, role, core of a variable; label, class, structure, domain, purpose, standard of a dataset)
+  are dropped, unless a comment is attached to them: the file says only what the study decides;
+- dataset, variable, value-level, parameter, codelist, method and comment objects in block style; a list,
+  a free mapping (rule params) or a small model object (origin, derivation, where-clause, term, standard)
+  in flow style (`keys: [STUDYID, USUBJID]`, `derivation: {rule: constant, params: {value: DM}}`) when it
+  nests at most 3 deep, has no comments inside and its line fits in 120 columns (the project line length), else block style;
 - text plain when YAML reads it back as the same text (and YAML 1.1 would not read it as a boolean
   or null), else double-quoted; text with line breaks as a literal block (`|`); single-line text too
-  long for its line as a folded block (`>-`) wrapped at 100 columns;
+  long for its line as a folded block (`>-`) wrapped at 120 columns;
 - numbers, booleans, dates as written (null as `null`, booleans lower case); anchors and aliases
   expanded (each block says what it means where it stands);
 - comments kept with the key or list item they precede or end the line of; a file's leading comment
@@ -29,11 +33,23 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.resolver import VersionedResolver
 
 from studyforge.fileio import write_text_atomic
+from studyforge.spec.inherit import dataset_standard, fill_dataset, value_level_defaults, variable_standard
 from studyforge.spec.loader import display_path, spec_layout, unwrap_annotation
-from studyforge.spec.models import CodelistFile, CommentFile, Dataset, MethodFile, Study
-from studyforge.spec.yamlio import CORE, Comments, YamlReadError, compose_text, extract_comments, to_python
+from studyforge.spec.models import (
+    CodelistFile,
+    CommentFile,
+    Dataset,
+    Derivation,
+    MethodFile,
+    Origin,
+    Standard,
+    Study,
+    Term,
+    WhereCondition,
+)
+from studyforge.spec.yamlio import CORE, Comments, YamlReadError, compose_text, extract_comments, map_get, to_python
 
-WIDTH = 100
+WIDTH = 120
 YAML11_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
 _RESOLVER = VersionedResolver()
 
@@ -50,19 +66,23 @@ MODELS: dict[str, type[BaseModel]] = {"study": Study, "codelists": CodelistFile,
                                       "comments": CommentFile, "sdtm": Dataset, "adam": Dataset}
 
 
-def spec_files(spec_dir: Path) -> list[tuple[Path, type[BaseModel]]]:
-    """The files `spec fmt` owns (the loader's layout), with the model that orders their keys."""
-    return [(p, MODELS[kind]) for p, kind in spec_layout(spec_dir) if p.is_file()]
+PURPOSE = {"sdtm": "Tabulation", "adam": "Analysis"}
+
+
+def spec_files(spec_dir: Path) -> list[tuple[Path, type[BaseModel], str | None]]:
+    """The files `spec fmt` owns (the loader's layout), with the model that orders their keys and, for a
+    dataset file, its purpose (which standard it inherits from)."""
+    return [(p, MODELS[kind], PURPOSE.get(kind)) for p, kind in spec_layout(spec_dir) if p.is_file()]
 
 
 def format_spec_dir(spec_dir: Path | str, write: bool = True) -> list[str]:
     """Format every spec file; the display paths of the files that were (or would be) changed."""
     changed, problems = [], []
-    for path, model in spec_files(Path(spec_dir)):
+    for path, model, purpose in spec_files(Path(spec_dir)):
         text = path.read_text(encoding="utf-8")
         shown = display_path(path)
         try:
-            new = format_text(text, model)
+            new = format_text(text, model, purpose)
         except YamlReadError as exc:
             problems += [f"{shown}:{p.line}: ERROR {p.message}" for p in exc.problems]
             continue
@@ -78,14 +98,17 @@ def format_spec_dir(spec_dir: Path | str, write: bool = True) -> list[str]:
     return changed
 
 
-def format_text(text: str, model: type[BaseModel]) -> str:
-    """The canonical text of one spec file; ValueError if the result would lose data or comments."""
+def format_text(text: str, model: type[BaseModel], purpose: str | None = None) -> str:
+    """The canonical text of one spec file; ValueError if the result would lose data or comments.
+    A dataset file (`purpose` Tabulation or Analysis) also drops the values it would inherit anyway."""
     root = compose_text(text)
     comments = extract_comments(root, text)
     lines = list(comments.header)
     if root is not None:
         if not isinstance(root, MappingNode):
             raise ValueError("the file must hold a mapping of keys")
+        if purpose is not None:
+            _slim(root, purpose, comments)
         _Emitter(comments, lines).mapping(root, model, 0)
     lines += comments.trailing
     out = "\n".join(lines) + "\n" if lines else ""
@@ -109,6 +132,65 @@ _HASH = re.compile(r"(?:^|\s)#", re.M)
 
 def _comment_count(c: Comments) -> int:
     return len(c.header) + len(c.trailing) + len(c.eol) + sum(len(v) for v in c.before.values())
+
+
+# --- slimming -------------------------------------------------------------------------------------
+
+def _slim(root: MappingNode, purpose: str, comments: Comments) -> None:
+    """Drop, in place, the keys whose written value equals the inherited one (spec/inherit.py): dataset
+    attributes, variable attributes from the standards, value-level attributes from their variable.
+    A key that carries a comment is kept, so no comment is lost."""
+    data = to_python(root)
+    filled = fill_dataset(data, purpose)
+    name = filled.get("name") if isinstance(filled.get("name"), str) else ""
+    class_ = filled.get("class") if isinstance(filled.get("class"), str) else None
+    _drop_equal(root, dataset_standard(name, purpose), comments)
+    _, variables = map_get(root, "variables")
+    parents: dict[str, dict] = {}
+    for item in variables.value if isinstance(variables, SequenceNode) else []:
+        var = _text_of(item, "name") if isinstance(item, MappingNode) else None
+        std = variable_standard(name, purpose, class_, var) if var else None
+        if std is not None:
+            _drop_equal(item, std.values(), comments)
+    for v in filled.get("variables") or []:
+        if isinstance(v, dict) and isinstance(v.get("name"), str):
+            parents[v["name"]] = v
+    _, values = map_get(root, "values")
+    for item in values.value if isinstance(values, SequenceNode) else []:
+        var = _text_of(item, "variable") if isinstance(item, MappingNode) else None
+        if var in parents:
+            _drop_equal(item, value_level_defaults(parents[var]), comments)
+
+
+def _text_of(node: Node, key: str) -> str | None:
+    _, v = map_get(node, key)
+    return v.value if isinstance(v, ScalarNode) and str(v.tag) == CORE + "str" else None
+
+
+def _drop_equal(node: MappingNode, inherited: dict, comments: Comments) -> None:
+    keep = []
+    for k, v in node.value:
+        key = k.value if isinstance(k, ScalarNode) else None
+        same = (key in inherited and to_python(v) == inherited[key]
+                and not (isinstance(v, ScalarNode) and ("#" in v.value or str(v.tag) != CORE + "str"))
+                and not _has_any_comment(v, comments))
+        commented = any(id(n) in comments.before or id(n) in comments.eol for n in (k, v))
+        if not same or commented:
+            keep.append((k, v))
+    node.value[:] = keep
+
+
+def _has_any_comment(node: Node, comments: Comments) -> bool:
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in comments.before or id(n) in comments.eol:
+            return True
+        if isinstance(n, SequenceNode):
+            stack.extend(n.value)
+        elif isinstance(n, MappingNode):
+            stack.extend(x for kv in n.value for x in kv)
+    return False
 
 
 # --- schema ---------------------------------------------------------------------------------------
@@ -162,7 +244,7 @@ class _Emitter:
             text = _scalar(v, len(head) + 1, indent + 2, flow=False)
             self.lines.append(f"{head} {text}{self._eol(owner, v)}")
             return
-        if model is None and (flow := self._flow(v, len(head) + 1)) is not None:
+        if _leaf(model) and (flow := self._flow(v, len(head) + 1, model)) is not None:
             self.lines.append(f"{head} {flow}{self._eol(owner, v)}")
             return
         if not v.value:
@@ -179,7 +261,7 @@ class _Emitter:
         for item in node.value:
             self._before(item, indent)
             if isinstance(item, MappingNode) and item.value:
-                if item_model is None and (flow := self._flow(item, indent + 2)) is not None:
+                if _leaf(item_model) and (flow := self._flow(item, indent + 2, item_model)) is not None:
                     self.lines.append(f"{' ' * indent}- {flow}{self._eol(item)}")
                 else:
                     self.mapping(item, item_model, indent + 2, first_prefix="- ")
@@ -193,21 +275,60 @@ class _Emitter:
                 else:
                     self.lines.append(f"{' ' * indent}- {flow}{self._eol(item)}")
 
-    def _flow(self, node: Node, col: int) -> str | None:
-        """The flow form of a collection of scalars when it is comment-free and fits, else None."""
-        items = node.value if isinstance(node, SequenceNode) else [x for kv in node.value for x in kv]
-        if not all(isinstance(x, ScalarNode) for x in items):
-            return None
-        if any(id(x) in self.comments.eol or id(x) in self.comments.before for x in items):
+    def _flow(self, node: Node, col: int, model: type[BaseModel] | None = None) -> str | None:
+        """The flow form of a collection (nested at most FLOW_DEPTH deep) when it is comment-free and fits,
+        else None; a leaf model object's keys in model order."""
+        if _depth(node) > FLOW_DEPTH or self._has_comments(node):
             return None
         try:
-            if isinstance(node, SequenceNode):
-                text = "[" + ", ".join(_scalar(x, 0, 0, flow=True) for x in node.value) + "]"
-            else:
-                text = "{" + ", ".join(f"{_key(k)}: {_scalar(v, 0, 0, flow=True)}" for k, v in node.value) + "}"
+            text = _flow_text(node, model)
         except _NeedsBlock:
             return None
         return text if col + len(text) <= WIDTH else None
+
+    def _has_comments(self, node: Node) -> bool:
+        """A comment inside the collection (one at the end of its own line is written after the flow text)."""
+        stack = list(node.value) if isinstance(node, SequenceNode) else [x for kv in node.value for x in kv]
+        while stack:
+            n = stack.pop()
+            if id(n) in self.comments.eol or id(n) in self.comments.before:
+                return True
+            if isinstance(n, SequenceNode):
+                stack.extend(n.value)
+            elif isinstance(n, MappingNode):
+                stack.extend(x for kv in n.value for x in kv)
+        return False
+
+
+FLOW_DEPTH = 3
+
+
+def _depth(node: Node) -> int:
+    if isinstance(node, ScalarNode):
+        return 0
+    items = node.value if isinstance(node, SequenceNode) else [v for _, v in node.value]
+    return 1 + max((_depth(x) for x in items), default=0)
+
+
+def _flow_text(node: Node, model: type[BaseModel] | None = None) -> str:
+    if isinstance(node, ScalarNode):
+        return _scalar(node, 0, 0, flow=True)
+    if isinstance(node, SequenceNode):
+        return "[" + ", ".join(_flow_text(x, model) for x in node.value) + "]"
+    pairs = node.value
+    if model is not None:
+        rank = {k: i for i, k in enumerate(_children(model)[0])}
+        pairs = [kv for _, kv in sorted(enumerate(pairs), key=lambda p: (rank.get(_key(p[1][0]), len(rank)), p[0]))]
+    return "{" + ", ".join(f"{_key(k)}: {_flow_text(v)}" for k, v in pairs) + "}"
+
+
+FLOW_MODELS = (Origin, Derivation, WhereCondition, Term, Standard)
+
+
+def _leaf(model: type[BaseModel] | None) -> bool:
+    """A free collection, or a small model object that holds no other one and no prose (origin, derivation,
+    where-clause, term, standard): these may be written in flow style."""
+    return model is None or model in FLOW_MODELS
 
 
 class _NeedsBlock(Exception):

@@ -20,6 +20,7 @@ import annotated_types
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from studyforge.spec.inherit import fill_dataset, sponsor_words
 from studyforge.spec.models import CodelistFile, CommentFile, Dataset, MethodFile, Spec, Study
 from studyforge.spec.yamlio import YamlReadError, compose_file, line_of, map_get, to_python
 
@@ -153,7 +154,7 @@ def load_spec_with_locations(spec_dir: Path | str) -> tuple[Spec, SourceMap]:
                 parts[kind][item.id] = item
             _merge(smap, local)
         else:
-            ds, local = _load_file(path, Dataset, None, "dataset", errors)
+            ds, local = _load_file(path, Dataset, None, "dataset", errors, purpose=FOLDER_PURPOSE[kind])
             if ds is None:
                 continue
             line = local.line(("datasets", ds.name, "name")) or 1
@@ -182,8 +183,9 @@ def _merge(smap: SourceMap, local: SourceMap) -> None:
 # --- one file ---------------------------------------------------------------------------------
 
 def _load_file(path: Path, model: type[BaseModel], prefix: ModelPath | None, kind: str,
-               errors: list[Located]) -> tuple[Any, SourceMap]:
-    """Validate one file against `model`, adding located errors: (model object or None, its source lines)."""
+               errors: list[Located], purpose: str | None = None) -> tuple[Any, SourceMap]:
+    """Validate one file against `model`, adding located errors: (model object or None, its source lines).
+    A dataset file (`purpose` given) first inherits the standard metadata it leaves out (spec/inherit.py)."""
     shown = display_path(path)
     smap = SourceMap()
     try:
@@ -205,6 +207,8 @@ def _load_file(path: Path, model: type[BaseModel], prefix: ModelPath | None, kin
     _record(root, prefix, shown, smap)
     top_obj = f"dataset {prefix[1]}" if kind == "dataset" else ("study" if kind == "study" else "")
     found = _structural_problems(root, data, shown, top_obj)
+    if purpose is not None:
+        data = fill_dataset(data, purpose)
     try:
         obj = model.model_validate(data)
     except ValidationError as exc:
@@ -212,13 +216,25 @@ def _load_file(path: Path, model: type[BaseModel], prefix: ModelPath | None, kin
         for err in exc.errors(include_url=False):
             if err["type"] == "value_error" and any(t in err["msg"] for t in dup_texts):
                 continue  # reported by _structural_problems with a better line
-            found.append(_translate(err, root, data, model, shown, top_obj))
+            located = _translate(err, root, data, model, shown, top_obj)
+            if purpose is not None and _is_sponsor_gap(err):
+                why = sponsor_words(str(data.get("name", "")), purpose, data.get("class"))
+                located = Located(located.file, located.line, located.obj,
+                                  f"sponsor-defined variable ({why}): state its {err['loc'][-1]}")
+            found.append(located)
         errors.extend(_dedupe(found))
         return None, smap
     if found:
         errors.extend(_dedupe(found))
         return None, smap
     return obj, smap
+
+
+def _is_sponsor_gap(err: dict) -> bool:
+    """A variable lacks a label or type the standards could not supply."""
+    loc = tuple(err["loc"])
+    return (err["type"] == "missing" and len(loc) == 3 and loc[0] == "variables"
+            and loc[2] in ("label", "type"))
 
 
 def _dedupe(items: list[Located]) -> list[Located]:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studyforge.spec.fmt import FormatError, format_spec_dir, format_text, spec_files
+from studyforge.spec.loader import load_spec
 from studyforge.spec.models import CommentFile, Dataset
 from studyforge.spec.yamlio import compose_text, to_python
 from tests.spec.helpers import EXAMPLE, copy_example
@@ -62,33 +63,66 @@ variables:
     label: Study Identifier
     type: Char  # always Char
     core: Req
-    origin:
-      type: Protocol
+    origin: {type: Protocol}
   - name: AGE
     label: Age
     type: Num
     length: 8
-    origin:
-      type: Derived
-    derivation:
-      rule: age_years
-      params: {ref: RFICDTC, birth: BRTHDTC}
+    origin: {type: Derived}
+    derivation: {rule: age_years, params: {ref: RFICDTC, birth: BRTHDTC}}
+# trailing note
+"""
+
+# The same file as an SDTM dataset: what SDTMIG 3.4 gives is dropped (DM label, class, structure; the folder's
+# purpose; the IG; STUDYID core Req; AGE label Age and type Num), except where a comment is attached.
+SLIM_DM = """\
+# Demographics, hand-scrambled.
+name: DM
+keys: [STUDYID]
+repeating: false
+variables:
+  - name: STUDYID
+    # the label comes from SDTMIG 3.4
+    label: Study Identifier
+    type: Char  # always Char
+    origin: {type: Protocol}
+  - name: AGE
+    length: 8
+    origin: {type: Derived}
+    derivation: {rule: age_years, params: {ref: RFICDTC, birth: BRTHDTC}}
 # trailing note
 """
 
 
 def test_scrambled_file_gets_the_hand_written_canonical_form() -> None:
-    # Rule (fmt docstring): model key order, 2-space indent, model objects in block style, scalar-only
-    # lists/free mappings in flow style, params keys as written, comments stay with their key.
+    # Rule (fmt docstring): model key order, 2-space indent, datasets/variables in block style, lists, free
+    # mappings and small objects (origin, derivation) in flow style, params keys as written, comments stay.
     assert format_text(SCRAMBLED_DM, Dataset) == CANONICAL_DM
     assert format_text(CANONICAL_DM, Dataset) == CANONICAL_DM
 
 
-def test_example_spec_is_canonical_byte_for_byte() -> None:
-    for path, model in spec_files(EXAMPLE):
+def test_dataset_file_drops_what_it_inherits_and_is_idempotent() -> None:
+    assert format_text(SCRAMBLED_DM, Dataset, "Tabulation") == SLIM_DM
+    assert format_text(SLIM_DM, Dataset, "Tabulation") == SLIM_DM
+
+
+def canonical_example(tmp_path: Path) -> Path:
+    """A copy of the example in canonical form (the example itself writes every label out, as a user may)."""
+    spec = copy_example(tmp_path)
+    format_spec_dir(spec)
+    return spec
+
+
+def test_example_spec_formats_to_a_fixed_point_that_loads_the_same(tmp_path: Path) -> None:
+    spec = copy_example(tmp_path)
+    assert len(format_spec_dir(spec)) == 6              # methods.yaml was canonical
+    assert format_spec_dir(spec, write=False) == []
+    for path, model, purpose in spec_files(spec):
         text = path.read_text(encoding="utf-8")
-        assert format_text(text, model) == text, path.name
-    assert format_spec_dir(EXAMPLE, write=False) == []
+        assert format_text(text, model, purpose) == text, path.name
+    assert load_spec(spec) == load_spec(EXAMPLE)         # round trip: load(fmt(spec)) == load(spec)
+    dm = (spec / "sdtm" / "DM.yaml").read_text()
+    assert "label: Age\n" not in dm and "type: Char\n" not in dm and "class:" not in dm
 
 
 def _strip_known_comments(text: str) -> str:
@@ -109,39 +143,40 @@ def _reverse(obj, keep: bool = False):
 def test_example_rewritten_as_reversed_json_formats_back_to_the_example(tmp_path: Path) -> None:
     """JSON is YAML: every file as JSON with every mapping's keys reversed must format back to the example
     (comments aside), so the canonical form does not depend on how a file was written."""
+    canonical = canonical_example(tmp_path / "canonical")
     spec = copy_example(tmp_path)
-    for path, _model in spec_files(spec):
+    for path, _model, _purpose in spec_files(spec):
         data = _reverse(to_python(compose_text(path.read_text())))
         path.write_text(json.dumps(data, indent=4))
     changed = format_spec_dir(spec)
     assert len(changed) == 7
-    for path, _model in spec_files(spec):
-        original = (EXAMPLE / path.relative_to(spec)).read_text()
+    for path, model, purpose in spec_files(spec):
+        original = format_text(_strip_known_comments((canonical / path.relative_to(spec)).read_text()), model, purpose)
         got = path.read_text()
         if "xpt_created" in got:   # JSON had to carry the timestamp as a string
             got = got.replace('xpt_created: "2024-01-15T00:00:00"', "xpt_created: 2024-01-15T00:00:00")
-        assert got == _strip_known_comments(original), path.name
+        assert got == original, path.name
     assert format_spec_dir(spec) == []                 # idempotent: a second run changes nothing
 
 
 def test_comments_survive_reordering_and_a_second_run(tmp_path: Path) -> None:
-    spec = copy_example(tmp_path)
+    spec = canonical_example(tmp_path)
     dm = spec / "sdtm" / "DM.yaml"
     text = dm.read_text()
-    block = ("  - name: AGE\n    label: Age\n    type: Num\n    data_type: integer\n    length: 8\n"
-             "    role: Record Qualifier\n    core: Exp\n    origin:\n      type: Derived\n    derivation:\n"
-             "      rule: age\n      params: {birth: BRTHDAT, ref: RFICDTC}\n    method: MT.AGE\n")
+    block = ("  - name: AGE\n    data_type: integer\n    length: 8\n    origin: {type: Derived}\n"
+             "    derivation: {rule: age, params: {birth: BRTHDAT, ref: RFICDTC}}\n    method: MT.AGE\n")
     assert block in text
     scrambled = ("  - method: MT.AGE  # see methods.yaml\n    derivation:\n      params:\n        birth: BRTHDAT\n"
                  "        ref: RFICDTC  # consent, per SAP\n      rule: age\n"
                  "    core: Exp\n    # AGE is derived, never collected\n"
-                 "    origin:\n      type: Derived\n    role: Record Qualifier\n    length: 8\n"
+                 "    origin:\n      type: Derived\n    role: Record Qualifier  # as the IG\n    length: 8\n"
                  "    data_type: integer\n    type: Num\n    label: Age\n    name: AGE\n")
     dm.write_text(text.replace(block, scrambled))
     assert format_spec_dir(spec) == [str(dm)]
-    expected = ("  - name: AGE\n    label: Age\n    type: Num\n    data_type: integer\n    length: 8\n"
-                "    role: Record Qualifier\n    core: Exp\n    # AGE is derived, never collected\n    origin:\n"
-                "      type: Derived\n    derivation:\n      rule: age\n      params:\n        birth: BRTHDAT\n"
+    # core, type and label equal SDTMIG 3.4 and go; role stays with its comment; commented objects stay in block
+    expected = ("  - name: AGE\n    data_type: integer\n    length: 8\n    role: Record Qualifier  # as the IG\n"
+                "    # AGE is derived, never collected\n    origin: {type: Derived}\n"
+                "    derivation:\n      rule: age\n      params:\n        birth: BRTHDAT\n"
                 "        ref: RFICDTC  # consent, per SAP\n    method: MT.AGE  # see methods.yaml\n")
     once = dm.read_text()
     assert once == text.replace(block, expected)
@@ -153,7 +188,7 @@ def test_comment_inside_a_flow_list_keeps_the_list_in_block_style() -> None:
            "variables:\n  - name: STUDYID\n    label: x\n    type: Char\n    origin: {type: Protocol}   # p\n")
     assert format_text(src, Dataset) == (
         "name: DM\nlabel: Demographics  # IG label\nkeys:  # end\n  - STUDYID  # study\n  - USUBJID\n"
-        "variables:\n  - name: STUDYID\n    label: x\n    type: Char\n    origin:  # p\n      type: Protocol\n")
+        "variables:\n  - name: STUDYID\n    label: x\n    type: Char\n    origin: {type: Protocol}  # p\n")
 
 
 def test_text_with_hash_is_quoted_and_kept() -> None:
@@ -162,7 +197,7 @@ def test_text_with_hash_is_quoted_and_kept() -> None:
 
 
 def test_check_mode_lists_files_and_writes_nothing(tmp_path: Path) -> None:
-    spec = copy_example(tmp_path)
+    spec = canonical_example(tmp_path)
     ae = spec / "sdtm" / "AE.yaml"
     before = ae.read_bytes().replace(b"keys: [STUDYID, USUBJID, AEDECOD, AESTDTC]",
                                      b"keys:\n    - STUDYID\n    - USUBJID\n    - AEDECOD\n    - AESTDTC")

@@ -58,14 +58,17 @@ def test_bad_type_label_too_long_length_300_and_missing_key_all_reported(spec: P
     edit(dm, "label: Subject Death Flag", "label: " + long_label)
     edit(dm, "    type: Char\n    length: 3\n", "    type: Char\n    length: 300\n")          # SITEID
     edit(dm, "  - name: RACE\n    label: Race\n    type: Char", "  - name: RACE\n    label: Race\n    type: 12")
-    edit(dm, "  - name: ETHNIC\n    label: Ethnicity\n", "  - name: ETHNIC\n")
+    edit(dm, "  - name: ETHNIC\n    label: Ethnicity\n    type: Char\n", "  - name: XXETHNIC\n")
     got = errors_of(spec)
     assert got == [
         f"spec/sdtm/DM.yaml:{line_of(dm, long_label)}: variable DTHFL: label must be at most 40 characters "
         f"(has {len(long_label)}: {long_label!r})",
         f"spec/sdtm/DM.yaml:{line_of(dm, 'length: 300')}: variable SITEID: length must be 1..200",
         f"spec/sdtm/DM.yaml:{line_of(dm, 'type: 12')}: variable RACE: type must be one of 'Char' or 'Num' (got 12)",
-        f"spec/sdtm/DM.yaml:{line_of(dm, 'name: ETHNIC')}: variable ETHNIC: missing required key 'label'",
+        f"spec/sdtm/DM.yaml:{line_of(dm, 'name: XXETHNIC')}: variable XXETHNIC: sponsor-defined variable (not in "
+        "SDTMIG 3.4 DM nor addable from the SDTM v2.0 model): state its label",
+        f"spec/sdtm/DM.yaml:{line_of(dm, 'name: XXETHNIC')}: variable XXETHNIC: sponsor-defined variable (not in "
+        "SDTMIG 3.4 DM nor addable from the SDTM v2.0 model): state its type",
     ]
 
 
