@@ -4,13 +4,15 @@ The canonical rule:
 - keys of model objects in the pydantic model's field order (unknown keys kept, after the known ones,
   in written order, for `spec check` to report); keys of free mappings (rule params) as written;
 - 2-space indentation; sequences under a key indented by 2 (`  - name: X`); no blank lines;
+- keys whose value is the model's default (`comparator: EQ`, `params: {}`, `repeating: true`) are dropped;
 - in a dataset file (sdtm/, adam/), keys whose value equals what the standards give (spec/inherit.py:
   label, type, role, core of a variable; label, class, structure, domain, purpose, standard of a dataset)
   are dropped, unless a comment is attached to them: the file says only what the study decides;
-- dataset, variable, value-level, parameter, codelist, method and comment objects in block style; a list,
-  a free mapping (rule params) or a small model object (origin, derivation, where-clause, term, standard)
-  in flow style (`keys: [STUDYID, USUBJID]`, `derivation: {rule: constant, params: {value: DM}}`) when it
-  nests at most 3 deep, has no comments inside and its line fits in 120 columns (the project line length), else block style;
+- files, datasets, codelists, methods and comments in block style; anything else (a list, rule params, an
+  origin, a derivation, a where-clause, a term, a variable, a value-level item) in flow style
+  (`keys: [STUDYID, USUBJID]`, `derivation: {rule: constant, params: {value: DM}}`) when it nests at most
+  4 deep, has no comments inside and its line fits in 120 columns (the project's line length), else block
+  style: a short variable reads as one row of a mapping sheet;
 - text plain when YAML reads it back as the same text (and YAML 1.1 would not read it as a boolean
   or null), else double-quoted; text with line breaks as a literal block (`|`); single-line text too
   long for its line as a folded block (`>-`) wrapped at 120 columns;
@@ -35,18 +37,7 @@ from ruamel.yaml.resolver import VersionedResolver
 from studyforge.fileio import write_text_atomic
 from studyforge.spec.inherit import dataset_standard, fill_dataset, value_level_defaults, variable_standard
 from studyforge.spec.loader import display_path, spec_layout, unwrap_annotation
-from studyforge.spec.models import (
-    CodelistFile,
-    CommentFile,
-    Dataset,
-    Derivation,
-    MethodFile,
-    Origin,
-    Standard,
-    Study,
-    Term,
-    WhereCondition,
-)
+from studyforge.spec.models import Codelist, CodelistFile, Comment, CommentFile, Dataset, Method, MethodFile, Study
 from studyforge.spec.yamlio import CORE, Comments, YamlReadError, compose_text, extract_comments, map_get, to_python
 
 WIDTH = 120
@@ -107,6 +98,7 @@ def format_text(text: str, model: type[BaseModel], purpose: str | None = None) -
     if root is not None:
         if not isinstance(root, MappingNode):
             raise ValueError("the file must hold a mapping of keys")
+        _drop_defaults(root, model, comments)
         if purpose is not None:
             _slim(root, purpose, comments)
         _Emitter(comments, lines).mapping(root, model, 0)
@@ -160,6 +152,30 @@ def _slim(root: MappingNode, purpose: str, comments: Comments) -> None:
         var = _text_of(item, "variable") if isinstance(item, MappingNode) else None
         if var in parents:
             _drop_equal(item, value_level_defaults(parents[var]), comments)
+
+
+def _drop_defaults(node: Node, model: type[BaseModel] | None, comments: Comments) -> None:
+    """Drop, in place, the keys of model objects whose written value is the model's default (`comparator: EQ`,
+    `params: {}`, `repeating: true`, `extensible: false` ...): the loader supplies it anyway."""
+    if model is None or not isinstance(node, MappingNode):
+        return
+    fields = {info.alias or name: info for name, info in model.model_fields.items()}
+    _, sub = _children(model)
+    keep = []
+    for k, v in node.value:
+        key = k.value if isinstance(k, ScalarNode) else None
+        info = fields.get(key)
+        if info is not None and not info.is_required() and not _has_any_comment(k, comments) \
+                and not _has_any_comment(v, comments) and to_python(v) == info.get_default(call_default_factory=True):
+            continue
+        keep.append((k, v))
+        child = sub.get(key)
+        if isinstance(v, SequenceNode):
+            for item in v.value:
+                _drop_defaults(item, child, comments)
+        else:
+            _drop_defaults(v, child, comments)
+    node.value[:] = keep
 
 
 def _text_of(node: Node, key: str) -> str | None:
@@ -300,7 +316,7 @@ class _Emitter:
         return False
 
 
-FLOW_DEPTH = 3
+FLOW_DEPTH = 4
 
 
 def _depth(node: Node) -> int:
@@ -316,19 +332,20 @@ def _flow_text(node: Node, model: type[BaseModel] | None = None) -> str:
     if isinstance(node, SequenceNode):
         return "[" + ", ".join(_flow_text(x, model) for x in node.value) + "]"
     pairs = node.value
+    order, sub = _children(model)
     if model is not None:
-        rank = {k: i for i, k in enumerate(_children(model)[0])}
+        rank = {k: i for i, k in enumerate(order)}
         pairs = [kv for _, kv in sorted(enumerate(pairs), key=lambda p: (rank.get(_key(p[1][0]), len(rank)), p[0]))]
-    return "{" + ", ".join(f"{_key(k)}: {_flow_text(v)}" for k, v in pairs) + "}"
+    return "{" + ", ".join(f"{_key(k)}: {_flow_text(v, sub.get(_key(k)))}" for k, v in pairs) + "}"
 
 
-FLOW_MODELS = (Origin, Derivation, WhereCondition, Term, Standard)
+BLOCK_MODELS = (Study, Dataset, Codelist, Method, Comment, CodelistFile, MethodFile, CommentFile)
 
 
 def _leaf(model: type[BaseModel] | None) -> bool:
-    """A free collection, or a small model object that holds no other one and no prose (origin, derivation,
-    where-clause, term, standard): these may be written in flow style."""
-    return model is None or model in FLOW_MODELS
+    """Anything but a file, dataset, codelist, method or comment (which hold lists or prose) may be written in
+    flow style: a free collection, an origin, a derivation, a where-clause, a term, a variable ..."""
+    return model is None or model not in BLOCK_MODELS
 
 
 class _NeedsBlock(Exception):

@@ -175,6 +175,20 @@ def load_spec_with_locations(spec_dir: Path | str) -> tuple[Spec, SourceMap]:
     return Spec(study=study, **parts), smap
 
 
+def load_dataset_file(path: Path | str) -> Dataset:
+    """One dataset file (under sdtm/ or adam/) with its inherited metadata filled in, as the whole-spec load
+    gives it; SpecError with file:line otherwise. For tools and tests that need a single dataset."""
+    path = Path(path)
+    purpose = FOLDER_PURPOSE.get(path.parent.name)
+    if purpose is None:
+        raise SpecError([Located(display_path(path), 1, "", "a dataset file lives in a spec's sdtm/ or adam/ folder")])
+    errors: list[Located] = []
+    ds, _ = _load_file(path, Dataset, None, "dataset", errors, purpose=purpose)
+    if errors or ds is None:
+        raise SpecError(errors)
+    return ds
+
+
 def _merge(smap: SourceMap, local: SourceMap) -> None:
     for k, v in local.entries.items():
         smap.entries.setdefault(k, v)

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ruamel.yaml import YAML
 
 from studyforge.dates import iso_to_sas_date
+from studyforge.spec.loader import load_dataset_file
 from studyforge.spec.models import Dataset
 
 ADAM_SPEC = Path(__file__).resolve().parents[2] / "specs" / "palace" / "adam"
 
 
 def load_dataset(name: str) -> Dataset:
-    data = YAML(typ="safe").load((ADAM_SPEC / f"{name}.yaml").read_text(encoding="utf-8"))
-    return Dataset.model_validate(data)
+    return load_dataset_file(ADAM_SPEC / f"{name}.yaml")  # with the ADaMIG metadata the YAML inherits
 
 
 def sas(iso: str) -> float:

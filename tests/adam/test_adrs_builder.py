@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from ruamel.yaml import YAML
 
 from adam.adrs import derive_adrs
+from studyforge.spec.loader import load_dataset_file
 from studyforge.spec.models import Dataset
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "specs" / "palace" / "adam" / "ADRS.yaml"
@@ -23,7 +23,7 @@ READERS = {  # reader -> (RSEVAL, RSEVALID)
 
 
 def load_spec() -> Dataset:
-    return Dataset.model_validate(YAML(typ="safe").load(SPEC_PATH.read_text()))
+    return load_dataset_file(SPEC_PATH)  # with the ADaMIG metadata the YAML inherits
 
 
 SAS_EPOCH = dt.date(1960, 1, 1)
