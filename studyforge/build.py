@@ -8,8 +8,9 @@ a partial package, and never writes into a folder that is not a studyforge packa
 
 from __future__ import annotations
 
+import io
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -78,7 +79,7 @@ class _Timer:
         with self.console.status(f"[bold]{name}[/bold] ..."):
             yield
         self.timings[name] = time.perf_counter() - t0
-        self.console.print(f"  {name:<28} {self.timings[name]:7.2f} s")
+        self.console.print(f"  {name:<28} {self.timings[name]:7.2f} s", markup=False, highlight=False)
 
 
 def relocate(findings: list[Finding], staging: Staging) -> list[Finding]:
@@ -154,7 +155,10 @@ def _run(opts: BuildOptions, stages: Stages, staging: Staging, timer: "_Timer", 
     if raw_dir is None:
         raw_dir = confined(root, "raw")
         with timer.stage("simulate raw exports"):
-            code = stages.simulate(opts.study_dir, subjects=opts.subjects, seed=opts.seed, out_dir=raw_dir)
+            said = io.StringIO()
+            with redirect_stdout(said):
+                code = stages.simulate(opts.study_dir, subjects=opts.subjects, seed=opts.seed, out_dir=raw_dir)
+            timer.console.print(staging.real(said.getvalue()).rstrip(), markup=False, highlight=False)
         if code:
             raise StageFailed(f"simulation failed with exit code {code}")
 
