@@ -49,12 +49,13 @@ def registries() -> dict[str, dict[str, type[BaseModel] | None]]:
 
 @dataclass(frozen=True)
 class Site:
-    """One use of a rule in the spec: the dataset, the variable ('' for a dataset-level rule)."""
+    """One use of a rule in the spec: the dataset, and the variable or PARAMCD ('' for the dataset's own rule)."""
 
     purpose: str
     dataset: str
     variable: str
     rule: str
+    paramcd: str = ""
 
 
 def sites(spec) -> Iterator[tuple[Site, dict[str, Any]]]:
@@ -64,6 +65,17 @@ def sites(spec) -> Iterator[tuple[Site, dict[str, Any]]]:
         for v in ds.variables:
             if v.derivation is not None:
                 yield Site(ds.purpose, name, v.name, v.derivation.rule), dict(v.derivation.params or {})
+        for p in getattr(ds, "parameters", None) or []:
+            if getattr(p, "derivation", None) is not None:
+                yield Site(ds.purpose, name, "", p.derivation.rule, p.paramcd), dict(p.derivation.params or {})
+
+
+def _derivation(ds, site: Site):
+    if site.paramcd:
+        return next(p for p in ds.parameters if p.paramcd == site.paramcd).derivation
+    if site.variable:
+        return next(v for v in ds.variables if v.name == site.variable).derivation
+    return ds.derivation
 
 
 def cases(spec) -> list[tuple[tuple[str, str, str], Site | None]]:
@@ -108,13 +120,13 @@ def variants(value: Any, annotation=None) -> Iterator[Any]:
         yield value + "X"
         yield ""
     elif isinstance(value, list):
-        if len(value) > 1:
-            yield value[:-1]
-            yield value[::-1]
-        for i, item in enumerate(value[:1]):
+        for item in value[:1]:            # the first entry changed (a case, a code, a table row)
             for changed in variants(item):
                 yield [changed, *value[1:]]
                 break
+        if len(value) > 1:
+            yield value[:-1]
+            yield value[::-1]
     elif isinstance(value, dict):
         for k in value:
             for changed in variants(value[k]):
@@ -124,7 +136,7 @@ def variants(value: Any, annotation=None) -> Iterator[Any]:
             break
 
 
-def accepted_variants(model: type[BaseModel], params: dict, field: str, limit: int = 2) -> list[dict]:
+def accepted_variants(model: type[BaseModel], params: dict, field: str, limit: int = 3) -> list[dict]:
     fname = next(n for n, f in model.model_fields.items() if (f.alias or n) == field)
     info = model.model_fields[fname]
     current = params.get(field, info.get_default(call_default_factory=True))
@@ -181,7 +193,11 @@ def restricted(spec, names: frozenset[str]):
 
 def with_params(spec, site: Site, params: dict):
     ds = spec.datasets[site.dataset]
-    if site.variable:
+    if site.paramcd:
+        parameters = [p.model_copy(update={"derivation": p.derivation.model_copy(update={"params": params})})
+                      if p.paramcd == site.paramcd else p for p in ds.parameters]
+        ds = ds.model_copy(update={"parameters": parameters})
+    elif site.variable:
         variables = [v.model_copy(update={"derivation": v.derivation.model_copy(update={"params": params})})
                      if v.name == site.variable else v for v in ds.variables]
         ds = ds.model_copy(update={"variables": variables})
@@ -238,9 +254,7 @@ def param_effect(key: tuple[str, str, str], site: Site | None) -> str:
         return "rule not used by the spec"
     spec, _, _ = study()
     model = registries()[purpose][rule]
-    ds = spec.datasets[site.dataset]
-    der = ds.derivation if not site.variable else next(v for v in ds.variables if v.name == site.variable).derivation
-    params = dict(der.params or {})
+    params = dict(_derivation(spec.datasets[site.dataset], site).params or {})
     tries = accepted_variants(model, params, field)
     if not tries:
         return "no accepted variant"
@@ -273,7 +287,7 @@ def test_every_spec_parameter_changes_the_output(key, site):
     result = param_effect(key, site)
     if result in ("rule not used by the spec", "no accepted variant"):
         pytest.skip(f"{'/'.join(key)}: {result} (cannot show its effect on the PALACE spec)")
-    assert result == "effect", (f"{'/'.join(key)} at {site.dataset}.{site.variable or '<dataset>'}: changing it "
+    assert result == "effect", (f"{'/'.join(key)} at {site.dataset}.{site.variable or site.paramcd or '<dataset>'}: changing it "
                                 f"changes no dataset and no finding")
 
 
