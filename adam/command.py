@@ -11,6 +11,10 @@ from adam.sdtm_input import read_sdtm_folder
 from studyforge.findings import Finding, Findings, Severity
 
 MAX_PRINTED = 50
+# a build's whole-package reports describe the old ADaM: they go when ADaM is replaced (sdtm_* reports stay)
+BUILD_REPORTS = ("report/index.html", "report/build.json", "report/findings.csv", "report/findings.json",
+                 "report/reconciliation.csv", "report/validation.html", "report/validation.csv",
+                 "report/validation.json")
 
 
 def sdtm_folder(path: Path) -> Path:
@@ -44,7 +48,7 @@ def adam_command(sdtm_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool)
         return 1
     with Staging(target) as staging:
         adam_dir = package_paths(staging.path, spec.study.id)["adam"]
-        staging.seed_from(target, leave_out=(staging.relative(adam_dir),))
+        staging.seed_from(target, leave_out=(staging.relative(adam_dir), "json/adam", *BUILD_REPORTS))
         written = {}
         for name in sorted(datasets):
             path = adam_dir / f"{name.lower()}.xpt"

@@ -49,7 +49,8 @@ def sdtm_command(raw_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool) 
         return 1
     with Staging(target) as staging:
         sdtm_dir = package_paths(staging.path, spec.study.id)["sdtm"]
-        staging.seed_from(target, leave_out=(staging.relative(sdtm_dir), *REPORTS))
+        # what this run replaces goes; stale build-level outputs (Dataset-JSON, reports) of the old SDTM go too
+        staging.seed_from(target, leave_out=(staging.relative(sdtm_dir), "json/sdtm", "report"))
         for name in sorted(datasets):
             try:
                 fs.extend(write_dataset_xpt(datasets[name], spec.datasets[name], spec.study,
@@ -66,6 +67,8 @@ def sdtm_command(raw_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool) 
         write_manifest(staging.path, unlisted=TIMING_FILES, spec_dir=spec_dir)
         staging.commit()
     counts = fs.counts()
+    if package_paths(target, spec.study.id)["adam"].is_dir():
+        print(f"note: the ADaM datasets in {target} were derived from the earlier SDTM; run `studyforge adam` again")
     for name in sorted(datasets):
         print(f"{name:8s} {len(datasets[name]):8d} records")
     print(f"findings: {counts['ERROR']} error(s), {counts['WARNING']} warning(s), {counts['NOTICE']} notice(s); "

@@ -202,6 +202,8 @@ def test_spec_error_and_bad_option_are_one_line(study, tmp_path):
     assert res.exit_code == 2 and "Traceback" not in res.output and "study.yaml" in res.output
     res = build(study, tmp_path / "o", "--format", "pdf")
     assert res.exit_code == 2 and "--format" in one_error_line(res)
+    res = build(study, tmp_path / "o", "--subjects", "5")      # --subjects means nothing with --raw: said
+    assert res.exit_code == 2 and "--subjects" in one_error_line(res)
     res = run("compare", study["raw"] / "ae.csv", study["raw"] / "ae.csv", "--by", "SUBJID", "--tolerance", "x")
     assert res.exit_code == 2 and "--tolerance" in one_error_line(res)
 
@@ -365,5 +367,18 @@ def test_sdtm_and_adam_out_both_mean_the_package_root(study, tmp_path):
     assert res.exit_code == 0, res.output
     assert (pkg / SDTM / "dm.xpt").is_file() and (pkg / ADAM / "adsl.xpt").is_file()
     assert verify_manifest(pkg) == [] and "spec" in json.loads((pkg / "manifest.json").read_text())
-    res = run("sdtm", "--raw", study["raw"], "--spec", study["spec"], "--out", pkg)   # rerun keeps ADaM
+    res = run("sdtm", "--raw", study["raw"], "--spec", study["spec"], "--out", pkg)   # rerun keeps ADaM, says so
     assert res.exit_code == 0 and (pkg / ADAM / "adsl.xpt").is_file() and verify_manifest(pkg) == []
+    assert "run `studyforge adam` again" in res.output
+
+
+def test_rerunning_a_stage_drops_the_whole_package_outputs_it_makes_stale(study, tmp_path):
+    pkg = tmp_path / "pkg"
+    assert build(study, pkg).exit_code == 0
+    assert (pkg / "json" / "sdtm" / "dm.json").is_file() and (pkg / "report" / "validation.csv").is_file()
+    assert run("adam", "--sdtm", pkg, "--spec", study["spec"], "--out", pkg).exit_code == 0
+    assert not (pkg / "json" / "adam").exists() and not (pkg / "report" / "validation.csv").exists()
+    assert (pkg / "json" / "sdtm" / "dm.json").is_file()
+    assert run("sdtm", "--raw", study["raw"], "--spec", study["spec"], "--out", pkg).exit_code == 0
+    assert not (pkg / "json" / "sdtm").exists() and (pkg / "report" / "sdtm_findings.csv").is_file()
+    assert verify_manifest(pkg) == []
