@@ -166,6 +166,7 @@ def variants(value: Any, annotation=None) -> Iterator[Any]:
     if isinstance(value, bool):
         yield not value
     elif isinstance(value, int):
+        yield value * 2 + 1          # a change large enough to cross a boundary in the data
         yield value + 1
         yield value - 1
     elif isinstance(value, float):
