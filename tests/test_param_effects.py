@@ -50,7 +50,6 @@ KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
     ("Analysis", "adrs", "clamp_to_reference"): "occds (ADaM rules)",
     ("Analysis", "adrs_clinbenefit", "confirmed"): "occds (ADaM rules)",
     ("Analysis", "adrs_response", "from_bor"): "occds (ADaM rules)",
-    ("Analysis", "adrs_timepoint", "target_day"): "occds (ADaM rules)",
     ("Analysis", "adrs_timepoint", "window_before"): "occds (ADaM rules)",
     ("Analysis", "adrs_timepoint", "window_after"): "occds (ADaM rules)",
     ("Analysis", "adrs_timepoint", "confirmed_response_qualifies"): "occds (ADaM rules)",
