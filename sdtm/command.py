@@ -31,33 +31,58 @@ def run_sdtm(raw_dir: Path | str, spec_dir: Path | str) -> tuple[dict[str, pd.Da
 
 
 def sdtm_command(raw_dir: Path, spec_dir: Path, out_dir: Path, *, strict: bool) -> int:
+    """Exit 0 when written, 1 under --strict with errors (nothing written). OSError and spec errors
+    propagate to the CLI (one line, exit 2).
+
+    `out_dir` is the package root (as for `build` and `adam`): the SDTM folder and the sdtm_* reports
+    are replaced, the rest of an existing package (ADaM, raw) is kept; the manifest is rewritten.
+    """
+    from studyforge.build import TIMING_FILES, package_paths
+    from studyforge.manifest import write_manifest
+    from studyforge.outdir import Staging, check_out_dir
+
     t0 = time.perf_counter()
+    target = check_out_dir(out_dir)
     datasets, findings, recon, spec = run_sdtm(raw_dir, spec_dir)
     fs = Findings(list(findings))
-    counts = fs.counts()
-    if strict and fs.errors:
-        for f in fs.errors[:30]:
-            print(str(f))
-        print(f"--strict: {len(fs.errors)} error(s); nothing written.")
+    if _refused(strict, fs, "mapping"):
         return 1
-    out_dir = Path(out_dir)
-    sid = spec.study.id.lower()
-    target = confined(out_dir, Path("m5") / "datasets" / sid / "tabulations" / "sdtm")
-    for name in sorted(datasets):
-        try:
-            fs.extend(write_dataset_xpt(datasets[name], spec.datasets[name], spec.study,
-                                        target / f"{name.lower()}.xpt").findings)
-        except ValueError as exc:  # XptError: a value XPT v5 cannot hold (already reported as a finding)
-            fs.add(Finding(Severity.ERROR, "SD1301", f"{name} not written: {exc}", dataset=name))
+    with Staging(target) as staging:
+        sdtm_dir = package_paths(staging.path, spec.study.id)["sdtm"]
+        # what this run replaces goes; stale build-level outputs (Dataset-JSON, reports) of the old SDTM go too
+        staging.seed_from(target, leave_out=(staging.relative(sdtm_dir), "json/sdtm", "report"))
+        for name in sorted(datasets):
+            try:
+                fs.extend(write_dataset_xpt(datasets[name], spec.datasets[name], spec.study,
+                                            sdtm_dir / f"{name.lower()}.xpt").findings)
+            except ValueError as exc:  # XptError: a value XPT v5 cannot hold
+                fs.add(Finding(Severity.ERROR, "SD1301", f"{name} not written: {exc}", dataset=name))
+        if _refused(strict, fs, "writing XPT"):
+            return 1
+        report = confined(staging.path, "report")
+        write_text_atomic(report / REPORTS[0].split("/")[-1], fs.to_frame().to_csv(index=False, lineterminator="\n"))
+        write_text_atomic(report / REPORTS[1].split("/")[-1],
+                          recon.to_report_frame().to_csv(index=False, lineterminator="\n"))
+        write_text_atomic(report / REPORTS[2].split("/")[-1], json.dumps(recon.to_dict(), indent=1, default=str))
+        write_manifest(staging.path, unlisted=TIMING_FILES, spec_dir=spec_dir)
+        staging.commit()
     counts = fs.counts()
-    report = confined(out_dir, "report")
-    report.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(report / "sdtm_findings.csv", fs.to_frame().to_csv(index=False, lineterminator="\n"))
-    write_text_atomic(report / "sdtm_reconciliation.csv",
-                      recon.to_report_frame().to_csv(index=False, lineterminator="\n"))
-    write_text_atomic(report / "sdtm_reconciliation.json", json.dumps(recon.to_dict(), indent=1, default=str))
+    if package_paths(target, spec.study.id)["adam"].is_dir():
+        print(f"note: the ADaM datasets in {target} were derived from the earlier SDTM; run `studyforge adam` again")
     for name in sorted(datasets):
         print(f"{name:8s} {len(datasets[name]):8d} records")
     print(f"findings: {counts['ERROR']} error(s), {counts['WARNING']} warning(s), {counts['NOTICE']} notice(s); "
-          f"{time.perf_counter() - t0:.1f} s; written to {target}")
-    return 1 if (strict and counts["ERROR"]) else 0
+          f"{time.perf_counter() - t0:.1f} s; written to {package_paths(target, spec.study.id)['sdtm']}")
+    return 0
+
+
+REPORTS = ("report/sdtm_findings.csv", "report/sdtm_reconciliation.csv", "report/sdtm_reconciliation.json")
+
+
+def _refused(strict: bool, fs: Findings, stage: str) -> bool:
+    if not (strict and fs.errors):
+        return False
+    for f in fs.errors[:30]:
+        print(str(f))
+    print(f"--strict: {len(fs.errors)} error(s) after {stage}; nothing written.")
+    return True

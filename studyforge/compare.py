@@ -1,9 +1,11 @@
 """PROC COMPARE-style comparison of two datasets, for double-programming QC and reference tests.
 
 Rules (stated in every report):
-* Observations are matched by the key variables; when a key value repeats, its records are paired
-  in order of appearance (as PROC COMPARE does within a BY group) and the duplicates are reported.
-  Duplicate keys make the datasets unequal: the keys then do not identify a record.
+* Observations are matched by the key variables. When a key value repeats (a BY group of several
+  records), its records are paired in record order within the group, as PROC COMPARE does with
+  duplicate BY values, and a WARNING names the repeated key values. Repeated keys alone do not make
+  the datasets unequal: a dataset compared with itself is equal. Unequal group sizes show as
+  observations in one dataset only, which do.
 * Numeric values are equal when both are missing (NaN == NaN) or |base - compare| <= tolerance
   (absolute criterion, PROC COMPARE METHOD=ABSOLUTE). A missing value never equals a number.
 * Character values are compared exactly after trailing blanks are stripped; a missing character
@@ -133,8 +135,7 @@ class CompareResult:
     def equal(self) -> bool:
         return not (self.label_diff or self.only_in_base_vars or self.only_in_compare_vars
                     or len(self.attr_diffs) or len(self.base_only_obs) or len(self.compare_only_obs)
-                    or len(self.base_dup_keys) or len(self.compare_dup_keys) or self.diff_counts
-                    or self.base_nobs != self.compare_nobs)
+                    or self.diff_counts or self.base_nobs != self.compare_nobs)
 
     def report(self) -> str:
         return _render(self)
@@ -319,7 +320,8 @@ def _render(r: CompareResult) -> str:
     add(f"Number of Observations in {r.compare_name} but not in {r.base_name}: {len(r.compare_only_obs)}.")
     for name, dups in ((r.base_name, r.base_dup_keys), (r.compare_name, r.compare_dup_keys)):
         if len(dups):
-            add(f"WARNING: {len(dups)} key value(s) occur more than once in {name}; records paired in order:")
+            add(f"WARNING: {len(dups)} key value(s) occur more than once in {name} (BY values not unique); "
+                f"records compared in record order within each BY group:")
             out.extend(_table(dups.head(r.max_diffs)))
     add(f"Number of Observations with Some Compared Variables Unequal: {r.n_obs_unequal}.")
     add(f"Number of Observations with All Compared Variables Equal: {r.n_common_obs - r.n_obs_unequal}.")
@@ -365,15 +367,28 @@ def assert_datasets_equal(actual: pd.DataFrame, expected: pd.DataFrame, keys: Se
 
 # --- files ----------------------------------------------------------------------------------
 
+def side_names(base: Path, compare: Path) -> tuple[str, str]:
+    """How the report names each side: the file name, or the path as given when both share a name."""
+    if base.name != compare.name:
+        return base.name, compare.name
+    if str(base) != str(compare):
+        return str(base), str(compare)
+    return f"{base} (BASE)", f"{compare} (COMPARE)"
+
+
 def compare_command(base_path: Path, compare_path: Path, *, keys: list[str], tolerance: float = 0.0,
                     report: Path | None = None) -> int:
     """CLI `studyforge compare`: print the report (and write it); 0 when equal, 1 when different."""
+    if report is not None and Path(report).resolve() in (Path(base_path).resolve(), Path(compare_path).resolve()):
+        print(f"ERROR: --report {report} is one of the datasets compared; refusing to overwrite it")
+        return 2
+    base_name, compare_name = side_names(Path(base_path), Path(compare_path))
     try:
         b, bm = read_dataset(base_path)
         c, cm = read_dataset(compare_path)
         r = compare_datasets(b, c, keys=keys, tolerance=tolerance, base_meta=bm, compare_meta=cm,
-                             base_name=Path(base_path).name, compare_name=Path(compare_path).name)
-    except (ValueError, OSError, TypeError) as exc:
+                             base_name=base_name, compare_name=compare_name)
+    except (ValueError, TypeError) as exc:   # OSError goes to the CLI: one line naming the file, exit 2
         print(f"ERROR: {exc}")
         return 2
     text = r.report()

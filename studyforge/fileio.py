@@ -1,9 +1,9 @@
-"""Safe writes: atomic (temp file + rename) and confined to an output root."""
+"""Safe writes: atomic (temp file + rename), with the user's umask, confined to an output root."""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
@@ -22,23 +22,49 @@ def confined(root: Path | str, relative: Path | str) -> Path:
     return target
 
 
+def _located(exc: OSError, path: Path) -> OSError:
+    """The same OS error, naming the file the user asked for (a write error alone names nothing)."""
+    if exc.filename is not None and not str(exc.filename).endswith(".tmp"):
+        return exc
+    return type(exc)(exc.errno, exc.strerror or str(exc), str(path))
+
+
+def _create_temp(path: Path) -> tuple[int, Path]:
+    """A new file beside `path`, created with mode 0666 so the kernel applies the user's umask
+    (tempfile.mkstemp would make it 0600 and colleagues could not read the package)."""
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path}: could not create a temporary file beside it")
+
+
 @contextmanager
 def atomic_open(path: Path | str, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
-    """Open a temporary file beside `path`; rename it over `path` only if the block succeeds."""
+    """Open a temporary file beside `path`; rename it over `path` only if the block succeeds.
+
+    An OSError (no space, no permission) names `path`, not the temporary file.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp: Path | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = _create_temp(path)
         with os.fdopen(fd, mode, encoding=encoding, newline="" if "b" not in mode else None) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+    except BaseException as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+        if isinstance(exc, OSError) and _located(exc, path) is not exc:
+            raise _located(exc, path) from exc
         raise
 
 

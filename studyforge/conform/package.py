@@ -172,28 +172,65 @@ def load_package(package_dir: Path | str, spec: Spec | None = None) -> PackageVi
         return view
     for std, parts in (("SDTM", SDTM_DIR), ("ADaM", ADAM_DIR)):
         folder = study.joinpath(*parts)
-        if not folder.is_dir():
-            continue
-        rel = folder.relative_to(root)
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() != ".xpt":
-                continue
-            shown = str(rel / path.name)
-            try:
-                df, name, label, vars_ = _read_xpt(path)
-            except Exception as exc:  # any unreadable file is a finding, never a crash
-                view.layout_problems.append(Finding(Severity.ERROR, "SF-PK-0002", f"cannot read dataset: {exc}",
-                                                    file=shown))
-                continue
-            name = (name or path.stem).upper()
-            if path.name != path.name.lower() or path.stem.upper() != name:
-                view.layout_problems.append(Finding(
-                    Severity.ERROR, "SF-PK-0003", f"file name must be the lower-case dataset name "
-                    f"({name.lower()}.xpt) (FDA TCG section 4.1.1.1)", dataset=name, file=shown, value=path.name))
-            view.datasets[name] = DatasetView(name, std, normalize(df), label, vars_, shown)  # type: ignore[arg-type]
-        define = folder / "define.xml"
-        view.defines[std] = parse_define(define, str(rel / "define.xml")) if define.is_file() else None
+        if folder.is_dir():
+            _load_folder(view, folder, std, root)
     return view
+
+
+def load_any(path: Path | str, spec: Spec | None = None) -> PackageView:
+    """A package root, a study folder (tabulations/, analysis/) or a bare folder of SDTM or ADaM XPT files.
+
+    In a bare folder each dataset's standard comes from the spec when it knows the dataset, else from
+    its name (ADaMIG: analysis dataset names begin with AD); define.xml there belongs to the
+    folder's datasets. Layout rules (eCTD m5) apply to package roots only.
+    """
+    root = Path(path)
+    if (root / "m5" / "datasets").is_dir():
+        return load_package(root, spec)
+    found = [(std, root.joinpath(*parts)) for std, parts in (("SDTM", SDTM_DIR), ("ADaM", ADAM_DIR))
+             if root.joinpath(*parts).is_dir()]
+    if not found and any(p.suffix.lower() == ".xpt" for p in root.iterdir()):
+        found = [(None, root)]
+    if not found:
+        return load_package(root, spec)   # reports that this is no package layout
+    view = PackageView(spec=spec, root=str(root))
+    for std, folder in found:
+        _load_folder(view, folder, std, root)
+    return view
+
+
+def _standard_of(name: str, spec: Spec | None) -> Standard:
+    ds = spec.datasets.get(name) if spec is not None else None
+    if ds is not None:
+        return "ADaM" if ds.purpose == "Analysis" else "SDTM"
+    return "ADaM" if name.startswith("AD") else "SDTM"
+
+
+def _load_folder(view: PackageView, folder: Path, std: Standard | None, root: Path) -> None:
+    """Read the XPT files and define.xml of one dataset folder into `view` (std None: per dataset)."""
+    rel = folder.relative_to(root)
+    seen: set[str] = set()
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() != ".xpt":
+            continue
+        shown = str(rel / path.name)
+        try:
+            df, name, label, vars_ = _read_xpt(path)
+        except Exception as exc:  # any unreadable file is a finding, never a crash
+            view.layout_problems.append(Finding(Severity.ERROR, "SF-PK-0002", f"cannot read dataset: {exc}",
+                                                file=shown))
+            continue
+        name = (name or path.stem).upper()
+        if path.name != path.name.lower() or path.stem.upper() != name:
+            view.layout_problems.append(Finding(
+                Severity.ERROR, "SF-PK-0003", f"file name must be the lower-case dataset name "
+                f"({name.lower()}.xpt) (FDA TCG section 4.1.1.1)", dataset=name, file=shown, value=path.name))
+        standard = std or _standard_of(name, view.spec)
+        seen.add(standard)
+        view.datasets[name] = DatasetView(name, standard, normalize(df), label, vars_, shown)
+    define = folder / "define.xml"
+    for standard in ([std] if std else sorted(seen)):
+        view.defines[standard] = parse_define(define, str(rel / "define.xml")) if define.is_file() else None
 
 
 def parse_define(path: Path, shown: str) -> DefineView:

@@ -71,6 +71,7 @@ def test_command_end_to_end(tmp_path, capsys):
         assert rc == 2 and not out.exists()
         pytest.skip("studyforge.dataset_writer has not landed: derivation ran, nothing written")
     assert rc == 0, capsys.readouterr().err
+    out = out / "m5/datasets/palace/analysis/adam/datasets"   # --out is the package root (issue 12)
     assert sorted(p.name for p in out.iterdir()) == ["adsl.xpt", "adtte.xpt"]
     expected, _ = derive_adam(sdtm(), spec(with_adrs=False))
     back, _ = pyreadstat.read_xport(str(out / "adtte.xpt"))
@@ -91,5 +92,5 @@ def test_strict_with_errors_writes_nothing(tmp_path, capsys):
 
 def test_empty_sdtm_folder_is_an_error(tmp_path, capsys):
     (tmp_path / "sdtm").mkdir()
-    assert adam_command(tmp_path / "sdtm", spec_folder(tmp_path), tmp_path / "out", strict=False) == 1
+    assert adam_command(tmp_path / "sdtm", spec_folder(tmp_path), tmp_path / "out", strict=False) == 2
     assert "no SDTM datasets" in capsys.readouterr().err

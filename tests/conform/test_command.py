@@ -71,7 +71,7 @@ def test_clean_package_on_disk_has_no_findings(clean):
 def test_cli_clean_strict_exit_0_and_reports(clean, tmp_path):
     pkg, spec_dir, _ = clean
     out = tmp_path / "rep"
-    res = CliRunner().invoke(main, ["validate", str(pkg), "--spec", str(spec_dir), "--strict", "--out", str(out)])
+    res = CliRunner().invoke(main, ["validate", str(pkg), "--spec", str(spec_dir), "--strict", "--report", str(out)])
     assert res.exit_code == 0, res.output
     assert "0 error(s)" in res.output
     doc = json.loads((out / "validation.json").read_text())
@@ -92,9 +92,9 @@ def test_cli_broken_exit_codes_reports_and_determinism(clean, tmp_path):
     write_xpt(df, ae_path, name="AE", label=meta.label, labels={v.name: v.label for v in meta.variables})
     runner = CliRunner()
     out1, out2 = tmp_path / "r1", tmp_path / "r2"
-    strict = runner.invoke(main, ["validate", str(pkg), "--strict", "--out", str(out1)])
+    strict = runner.invoke(main, ["validate", str(pkg), "--strict", "--report", str(out1)])
     assert strict.exit_code == 1, strict.output
-    lax = runner.invoke(main, ["validate", str(pkg), "--out", str(out2)])
+    lax = runner.invoke(main, ["validate", str(pkg), "--report", str(out2)])
     assert lax.exit_code == 0
     for fmt in ("html", "csv", "json"):   # same input, same bytes
         assert (out1 / f"validation.{fmt}").read_bytes() == (out2 / f"validation.{fmt}").read_bytes()
@@ -105,18 +105,17 @@ def test_cli_broken_exit_codes_reports_and_determinism(clean, tmp_path):
     assert [(r["dataset"], r["variable"], r["usubjid"], r["record"], r["value"]) for r in hit] == [
         ("AE", "AESTDTC", "PALACE-101-001", "row 2, AESEQ=2", "2021-13")]
     assert rows[0]["severity"] == "ERROR"   # errors first
-    default = runner.invoke(main, ["validate", str(pkg), "--format", "json"])
-    assert default.exit_code == 0 and (pkg / "report" / "validation.json").is_file()
-    assert not (pkg / "report" / "validation.html").exists()
+    default = runner.invoke(main, ["validate", str(pkg), "--format", "json"])   # issue 12: writes nothing
+    assert default.exit_code == 0 and not (pkg / "report").exists()
 
 
 def test_cli_bad_format_and_bad_spec(clean, tmp_path):
     pkg, _, _ = clean
-    res = CliRunner().invoke(main, ["validate", str(pkg), "--format", "pdf", "--out", str(tmp_path)])
+    res = CliRunner().invoke(main, ["validate", str(pkg), "--format", "pdf", "--report", str(tmp_path)])
     assert res.exit_code == 2 and "pdf" in res.output
     bad_spec = tmp_path / "spec"
     bad_spec.mkdir()
-    res = CliRunner().invoke(main, ["validate", str(pkg), "--spec", str(bad_spec), "--out", str(tmp_path)])
+    res = CliRunner().invoke(main, ["validate", str(pkg), "--spec", str(bad_spec), "--report", str(tmp_path / "r")])
     assert res.exit_code == 2 and "study.yaml" in res.output
 
 
