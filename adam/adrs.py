@@ -47,7 +47,7 @@ RULES: dict[str, type[BaseModel]] = {
 
 KEYS = ["USUBJID"]
 RS_REQUIRED = ["USUBJID", "RSSEQ", "RSTESTCD", "RSEVAL", "RSSTRESC", "RSDTC"]
-TU_REQUIRED = ["USUBJID", "TUSEQ", "TUTESTCD", "TUEVAL", "TUDTC"]
+TU_REQUIRED = ["USUBJID", "TUSEQ", "TUTESTCD", "TUEVAL"]
 DS = "ADRS"
 
 
@@ -325,9 +325,16 @@ def _mdis(inp: _Inputs, prm: MeasurableParams) -> pd.DataFrame:
         return None  # type: ignore[return-value]
     res = text(tu, "TUSTRESC") if "TUSTRESC" in tu.columns else text(tu, "TUORRES")
     t = tu[(text(tu, "TUTESTCD") == p.tu_testcd) & text(tu, "TUEVAL").isin(ev.tueval) & (res == p.tu_target)]
-    t = pd.DataFrame({"USUBJID": text(t, "USUBJID"), "TUSEQ": number(t, "TUSEQ"), "TUDTC": text(t, "TUDTC")},
+    t = pd.DataFrame({"USUBJID": text(t, "USUBJID"), "TUSEQ": number(t, "TUSEQ"), "TUDTC": text(t, "TUDTC"),
+                      "VISIT": text(t, "VISIT")},
                      index=t.index).merge(inp.subjects, on="USUBJID", how="inner", sort=False)
     adt, _, valid = analysis_date(t["TUDTC"], imputation="first")
+    if "TUDTC" not in tu.columns:  # Expected, not Required: a stated default instead of no MDIS at all
+        inp.findings.append(_err("ADRS-TUDTC", f"{p.tu_dataset} has no TUDTC: lesions recorded at VISIT "
+                                 f"{', '.join(p.tu_baseline_visits)} are taken as baseline", Severity.NOTICE,
+                                 dataset=p.tu_dataset, variable="TUDTC"))
+        adt = pd.Series(np.where(t["VISIT"].isin(p.tu_baseline_visits), t["REFDT"], np.nan), index=t.index)
+        valid = pd.Series(True, index=t.index)
     t["ADT"] = adt
     for r in t[~valid | adt.isna()].itertuples():
         inp.findings.append(_err("ADRS-DATE", "TARGET lesion without a usable TUDTC: not counted for MDIS",

@@ -46,6 +46,8 @@ class Exposure(_P):
     dataset: str = "EX"
     treatments: list[str] = Field(min_length=1, description="EXTRT values counted as study treatment")
     min_dose_exclusive: float = 0.0
+    zero_dose_treatments: list[str] = Field(default_factory=list, description="EXTRT values whose EXDOSE 0 is a "
+                                            "valid dose (admiral: placebo)")
 
 
 class Source(_P):
@@ -113,6 +115,8 @@ class Disposition(_P):
     date_var: str | None = Field("EOSDT", pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
     reason_var: str | None = Field("DCSREAS", pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
     ongoing: str = "ONGOING"
+    blank_for: list[str] = Field(default_factory=list, description="DSDECOD values giving a blank status, date "
+                                 "and reason (admiral: SCREEN FAILURE has no end-of-study status)")
 
 
 class ReferenceDate(_P):
@@ -145,6 +149,8 @@ class Measurable(_P):
     evaluator_var: str = "TUEVAL"
     evaluators: list[str] = Field(default_factory=lambda: ["INDEPENDENT ASSESSOR"])
     date: str = "TUDTC"
+    baseline_visits: list[str] = Field(default_factory=lambda: ["SCREENING", "BASELINE"],
+                                       description="without a date variable, lesions at these VISITs are baseline")
 
 
 class AdslParams(_P):
@@ -193,7 +199,9 @@ def exposure_dates(ex: pd.DataFrame, p: Exposure, idx: pd.Index) -> tuple[pd.Dat
     out = pd.DataFrame(index=idx, columns=["TRTSDTM", "TRTSTMF", "TRTEDTM", "TRTETMF"])
     if findings:
         return out.assign(TRTSDTM=np.nan, TRTEDTM=np.nan, TRTSTMF="", TRTETMF=""), findings
-    valid = text_col(ex, "EXTRT").isin(p.treatments) & (num_col(ex, "EXDOSE") > p.min_dose_exclusive)
+    dose = num_col(ex, "EXDOSE")
+    trt = text_col(ex, "EXTRT")
+    valid = trt.isin(p.treatments) & ((dose > p.min_dose_exclusive) | (trt.isin(p.zero_dose_treatments) & (dose == 0)))
     e = ex.loc[valid]
     st = text_col(e, "EXSTDTC")
     en = text_col(e, "EXENDTC")
@@ -248,6 +256,9 @@ def disposition(ds: pd.DataFrame, p: Disposition, idx: pd.Index,
     out["EOSSTT"] = np.where(has, np.where(comp, "COMPLETED", "DISCONTINUED"), p.ongoing)
     out["EOSDT"] = one["DT"].astype(float)
     out["DCSREAS"] = np.where(has & ~comp, one["DSDECOD"].fillna(""), "")
+    blank = one["DSDECOD"].isin(p.blank_for).to_numpy()
+    out.loc[blank, ["EOSSTT", "DCSREAS"]] = ""
+    out.loc[blank, "EOSDT"] = np.nan
     bad = has & one["DT"].isna()
     for subj in idx[bad.to_numpy()]:
         findings.append(Finding(Severity.WARNING, "ADSL-EOS-DATE", f"disposition date is partial or missing; "
@@ -406,6 +417,12 @@ def measurable_flag(sdtm: dict[str, pd.DataFrame], m: Measurable, trtsdt: pd.Ser
     dt = iso_to_sas_date(dtc)
     ok = dt.to_numpy() <= trtsdt.reindex(text_col(t, "USUBJID")).to_numpy()
     bad = dt.isna()
+    if m.date not in tu.columns:  # TUDTC is Expected, not Required: a stated default, one NOTICE
+        findings.append(Finding(Severity.NOTICE, "ADSL-EFF-DATE", f"{m.dataset} has no {m.date}: lesions at VISIT "
+                                f"{', '.join(m.baseline_visits)} are taken as baseline", dataset=m.dataset,
+                                variable=m.date))
+        ok = text_col(t, "VISIT").isin(m.baseline_visits).to_numpy()
+        bad = pd.Series(False, index=t.index)
     seq = text_col(t, f"{m.dataset[:2]}SEQ")
     findings += [Finding(Severity.WARNING, "ADSL-EFF-DATE", "lesion record without a complete date cannot show "
                         "baseline measurable disease", dataset=m.dataset, variable=m.date, usubjid=u,

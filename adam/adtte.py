@@ -10,6 +10,8 @@ censors. One vectorized pass per parameter; no per-subject loop. AVAL = ADT - ST
 
 from __future__ import annotations
 
+from collections import ChainMap
+from collections.abc import Mapping
 from typing import Literal
 
 import numpy as np
@@ -252,9 +254,9 @@ def timed_on_or_after(f: pd.DataFrame, start: pd.Series) -> pd.DataFrame:
     return f[f["DT"].to_numpy() >= start.reindex(f["USUBJID"]).to_numpy()]
 
 
-def _frames(sdtm: dict[str, pd.DataFrame], adam: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Datasets a source may name: the ADaM datasets built so far take precedence over SDTM."""
-    return {**sdtm, **{k: v for k, v in adam.items() if v is not None}}
+def _frames(sdtm: Mapping[str, pd.DataFrame], adam: dict[str, pd.DataFrame]) -> Mapping[str, pd.DataFrame]:
+    """Datasets a source may name: the ADaM datasets built so far take precedence over SDTM (read on use)."""
+    return ChainMap({k: v for k, v in adam.items() if v is not None}, sdtm)
 
 
 def derive_adtte(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, adrs: pd.DataFrame | None,
