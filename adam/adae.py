@@ -53,12 +53,14 @@ class AdaeParams(_P):
     adsl_vars: list[str] = Field(default_factory=lambda: ["STUDYID", "USUBJID", "SUBJID", "SITEID", "TRT01A",
                                                           "TRTSDT", "TRTEDT", "SAFFL"])
     carry: list[str] = Field(default_factory=lambda: ["AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC",
-                                                     "AESEV", "AETOXGR", "AEREL", "AESER", "AESDTH", "AESLIFE",
+                                                      "AESEV", "AETOXGR", "AEREL", "AESER", "AESDTH", "AESLIFE",
                                                      "AESHOSP", "AESDISAB", "AESCONG", "AESMIE", "AEOUT", "AEACN"],
                             description="AE variables carried unchanged (Permissible ones may be absent)")
     imputation: DateImputation = Field(default_factory=DateImputation)
     treatment_emergent: TreatmentEmergent
     severity_var: str = Field("AESEV", description="ASEV source")
+    severity_by_grade: dict[str, str] = Field(default_factory=dict, description="ASEV from ATOXGR where the "
+                                              "severity variable is absent or blank, e.g. {'1': MILD}")
     toxgrade_var: str = Field("AETOXGR", description="ATOXGR source")
     relationship_var: str = Field("AEREL", description="AREL source")
     analysis: Selection = Field(default_factory=lambda: Selection.model_validate({"TRTEMFL": ["Y"]}),
@@ -139,6 +141,9 @@ def derive_adae(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, dataset: Data
                                 variable="AEENDTC", usubjid=subj, record=f"AESEQ={q:g}"))
     out["ASEV"] = text_col(ae, p.severity_var).to_numpy()
     out["ATOXGR"] = text_col(ae, p.toxgrade_var).to_numpy()
+    if p.severity_by_grade:
+        by_grade = out["ATOXGR"].map(p.severity_by_grade).fillna("")
+        out["ASEV"] = np.where(out["ASEV"] == "", by_grade, out["ASEV"])
     out["AREL"] = text_col(ae, p.relationship_var).to_numpy()
 
     te = p.treatment_emergent

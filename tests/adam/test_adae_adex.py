@@ -126,3 +126,15 @@ def test_adex_parameters_by_hand():
     assert (v[(B, "NINJ")], v[(B, "EXDURD")], v[(B, "DOSEINT")], v[(B, "RDI")]) == (1.0, 28.0, 60.0, 50.0)
     assert C not in set(out["USUBJID"])  # not dosed (SAFFL N)
     assert out.set_index(["USUBJID", "PARAMCD"]).loc[(A, "NINJ"), "SELFFL"] == "Y"
+
+
+def test_severity_from_grade_when_aesev_is_absent():
+    # PALACE collects only the CTCAE grade: ASEV from ATOXGR per the spec's map (grade 3 -> SEVERE,
+    # CTCAE v5.0: grade 3 = severe); with AESEV present the collected severity is kept.
+    rows = ae().drop(columns="AESEV").assign(AETOXGR=["1", "2", "3", "4", "5", "1", "2", "3", ""])
+    out, _ = derive_adae({"AE": rows}, adsl(), load_dataset("ADAE"))
+    got = out.set_index(["USUBJID", "AESEQ"])["ASEV"]
+    assert [got[(A, s)] for s in (1.0, 2.0, 3.0, 4.0, 5.0)] == ["MILD", "MODERATE", "SEVERE", "SEVERE", "SEVERE"]
+    assert got[(C, 1.0)] == ""  # no grade: no severity
+    kept, _ = derive_adae({"AE": ae().assign(AETOXGR="3")}, adsl(), load_dataset("ADAE"))
+    assert set(kept["ASEV"]) == {"MILD"}
