@@ -92,3 +92,14 @@ def test_adae_treatment_emergence(derived):
     # 01-701-1118: its only AE (COUGH) started 2014-03-10, before the first dose 2014-03-12 -> not emergent.
     assert list(ae.loc[ae["USUBJID"] == "01-701-1118", "TRTEMFL"]) == [""]
     assert (ae.groupby("USUBJID")["AOCCFL"].apply(lambda s: (s == "Y").sum()) <= 1).all()
+
+
+def test_pilot_spec_checks_clean_and_is_canonical():
+    from studyforge.cli import rule_registries
+    from studyforge.spec.check import check_spec
+    from studyforge.spec.fmt import format_spec_dir
+    from studyforge.spec.loader import load_spec_with_locations
+
+    spec, locations = load_spec_with_locations(ROOT / "specs" / "cdiscpilot01")
+    assert [str(f) for f in check_spec(spec, locations, rule_registries()) if f.severity.value in ("ERROR", "WARNING")] == []
+    assert format_spec_dir(ROOT / "specs" / "cdiscpilot01", write=False) == []
