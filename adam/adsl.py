@@ -201,6 +201,8 @@ def exposure_dates(ex: pd.DataFrame, p: Exposure, idx: pd.Index) -> tuple[pd.Dat
         return out.assign(TRTSDTM=np.nan, TRTEDTM=np.nan, TRTSTMF="", TRTETMF=""), findings
     dose = num_col(ex, "EXDOSE")
     trt = text_col(ex, "EXTRT")
+    _, findings = select(ex, Selection.model_validate({"EXTRT": p.treatments}), dataset=p.dataset,
+                         where="ADSL.derivation.params.exposure.treatments")
     valid = trt.isin(p.treatments) & ((dose > p.min_dose_exclusive) | (trt.isin(p.zero_dose_treatments) & (dose == 0)))
     e = ex.loc[valid]
     st = text_col(e, "EXSTDTC")

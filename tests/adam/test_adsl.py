@@ -250,3 +250,12 @@ def test_deterministic(adsl_spec):
     a1, _ = derive_adsl(sdtm_frames(), adsl_spec)
     a2, _ = derive_adsl(sdtm_frames(), adsl_spec)
     pd.testing.assert_frame_equal(a1, a2)
+
+
+def test_treatment_name_matching_no_ex_record_is_a_warning(adsl_spec):
+    # A misspelt EXTRT in the spec would make every subject undosed (SAFFL N) without a word.
+    params = {**adsl_spec.derivation.params, "exposure": {"dataset": "EX", "treatments": ["LANREOTIDE AUTOGEL"]}}
+    spec = adsl_spec.model_copy(update={"derivation": adsl_spec.derivation.model_copy(update={"params": params})})
+    adsl, findings = derive_adsl(sdtm_frames(), spec)
+    f = [f for f in findings if f.rule == "ADAM-SELECT-EMPTY" and f.dataset == "EX"]
+    assert len(f) == 1 and "'LANREOTIDE'" in f[0].message and set(adsl["SAFFL"]) == {"N"}
