@@ -64,3 +64,17 @@ def test_empty_match_is_a_warning_with_occurring_values_and_spec_line():
 def test_a_match_or_no_selection_is_silent():
     assert select(DS, None, dataset="DS", where="x")[1] == []
     assert select(DS, Selection.model_validate({"DSCAT": ["PROTOCOL MILESTONE"]}), dataset="DS", where="x")[1] == []
+
+
+def test_pipeline_locates_selection_findings_in_the_spec():
+    # With the loader's SourceMap, an empty selection names its spec file and line (issue 12).
+    from adam.pipeline import derive_adam
+    from studyforge.spec.loader import load_spec_with_locations
+    from tests.adam.reference import SPEC_DIR, reference_sdtm
+
+    spec, locations = load_spec_with_locations(SPEC_DIR)
+    _, findings = derive_adam(reference_sdtm(spec), spec, locations)
+    f = next(f for f in findings if f.rule == "ADAM-SELECT-EMPTY" and f.dataset == "AE")  # no AEOUT FATAL in PALACE
+    assert f.file.endswith("adam/ADSL.yaml") and f.line is not None and f.line > 1
+    text = (SPEC_DIR / "adam" / "ADSL.yaml").read_text().splitlines()
+    assert text[f.line - 1].strip() == "where:" and "AEOUT" in text[f.line]  # the second death_cause source
