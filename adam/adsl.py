@@ -395,16 +395,25 @@ def baseline_value(sdtm: dict[str, pd.DataFrame], b: BaselineFinding, trtsdt: pd
     return val.reindex(idx).astype(float), sel_found + findings
 
 
-def cohort_flag(sdtm: dict[str, pd.DataFrame], c: Cohort, idx: pd.Index) -> pd.Series:
+def cohort_flag(sdtm: dict[str, pd.DataFrame], c: Cohort, idx: pd.Index,
+                where: str = "ADSL.derivation.params.cohorts") -> tuple[pd.Series, list[Finding]]:
+    """Y/N; a QNAM absent from the SUPP dataset is a WARNING, values nobody has are a NOTICE (plausible)."""
     hit = pd.Series(False, index=idx)
+    findings: list[Finding] = []
     supp = sdtm.get(c.supp_dataset or "", None)
     if supp is not None and c.qnam and c.supp_values:
-        m = (text_col(supp, "QNAM") == c.qnam) & text_col(supp, "QVAL").isin(c.supp_values)
-        hit |= idx.isin(text_col(supp.loc[m], "USUBJID").unique())
+        q, f = select(supp, Selection.model_validate({"QNAM": [c.qnam]}), dataset=c.supp_dataset, where=f"{where}.qnam")
+        m, g = select(supp.loc[q], Selection.model_validate({"QVAL": c.supp_values}), dataset=c.supp_dataset,
+                      where=f"{where}.supp_values", severity=Severity.NOTICE)
+        findings += f + (g if not f else [])
+        hit |= idx.isin(text_col(supp.loc[q].loc[m], "USUBJID").unique())
     se = sdtm.get(c.se_dataset or "", None)
     if se is not None and c.se_etcd:
-        hit |= idx.isin(text_col(se.loc[text_col(se, "ETCD").isin(c.se_etcd)], "USUBJID").unique())
-    return pd.Series(np.where(hit, "Y", "N"), index=idx, dtype="str")
+        m, f = select(se, Selection.model_validate({"ETCD": c.se_etcd}), dataset=c.se_dataset,
+                      where=f"{where}.se_etcd", severity=Severity.NOTICE)
+        findings += f
+        hit |= idx.isin(text_col(se.loc[m], "USUBJID").unique())
+    return pd.Series(np.where(hit, "Y", "N"), index=idx, dtype="str"), findings
 
 
 def measurable_flag(sdtm: dict[str, pd.DataFrame], m: Measurable, trtsdt: pd.Series) -> tuple[pd.Series, list[Finding]]:
@@ -508,8 +517,9 @@ def derive_adsl(sdtm: dict[str, pd.DataFrame], dataset: Dataset) -> tuple[pd.Dat
     a["DTHCAUS"] = np.where(a["DTHFL"] == "Y", cause, "")
     a["LSTALVDT"] = np.fmax(alive_dt.to_numpy(dtype=float), a["DTHDT"].to_numpy(dtype=float))
 
-    for c in p.cohorts:
-        a[c.name] = cohort_flag(sdtm, c, idx)
+    for i, c in enumerate(p.cohorts):
+        a[c.name], f = cohort_flag(sdtm, c, idx, f"ADSL.derivation.params.cohorts.{i}")
+        findings += f
     for i, c in enumerate(p.characteristics):
         a[c.name], f = characteristic(sdtm, c, idx, f"ADSL.derivation.params.characteristics.{i}")
         findings += f

@@ -259,3 +259,14 @@ def test_treatment_name_matching_no_ex_record_is_a_warning(adsl_spec):
     adsl, findings = derive_adsl(sdtm_frames(), spec)
     f = [f for f in findings if f.rule == "ADAM-SELECT-EMPTY" and f.dataset == "EX"]
     assert len(f) == 1 and "'LANREOTIDE'" in f[0].message and set(adsl["SAFFL"]) == {"N"}
+
+
+def test_cohort_qnam_matching_nothing_is_a_warning(adsl_spec):
+    # SELFFL reads SUPPEX QNAM 'EXADMIN'; a spec naming 'EXADM' would flag nobody, silently.
+    params = dict(adsl_spec.derivation.params)
+    params["cohorts"] = [{**params["cohorts"][0], "qnam": "EXADM", "se_etcd": []}]
+    spec = adsl_spec.model_copy(update={"derivation": adsl_spec.derivation.model_copy(update={"params": params})})
+    adsl, findings = derive_adsl(sdtm_frames(), spec)
+    f = [f for f in findings if f.rule == "ADAM-SELECT-EMPTY" and f.dataset == "SUPPEX"]
+    assert len(f) == 1 and f[0].severity.value == "WARNING" and "'EXADMIN'" in f[0].message
+    assert set(adsl["SELFFL"]) == {"N"}
