@@ -2,8 +2,8 @@
 censoring date before the start is moved to the start, selections on any dataset, and absent inputs.
 
 Conventions as tests/adam/test_adtte.py: S = TRTSDT = 2021-01-04, AVAL = ADT - STARTDT + 1.
-TTDQL (MT.ADTTE.TTDQL): event = first ADQS QL2 record after S with CRIT1FL 'Y'; else censored at the
-last QL2 record with CRIT1FL set (CNSR 7) or at S (CNSR 8).
+TTDQL (MT.ADTTE.TTDQL): event = first ADQS C30QL record (ANL01FL Y) after S with CRIT1FL 'Y'; else censored at the
+last C30QL record with CRIT1FL set (CNSR 7) or at S (CNSR 8).
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from tests.adam.test_adtte import adsl_row
 S = sas("2021-01-04")
 
 
-def adqs(u: str, *visits: tuple[int, str], paramcd: str = "QL2") -> list[dict]:
-    return [{"USUBJID": u, "PARAMCD": paramcd, "ADT": S + d, "CRIT1FL": fl, "AVAL": 50.0} for d, fl in visits]
+def adqs(u: str, *visits: tuple[int, str], paramcd: str = "C30QL") -> list[dict]:
+    return [{"USUBJID": u, "PARAMCD": paramcd, "ADT": S + d, "CRIT1FL": fl, "AVAL": 50.0, "ANL01FL": "Y"} for d, fl in visits]
 
 
 def run(adsl_rows, spec, adqs_rows=None, adrs=None, sdtm=None):
     adam = {}
     if adqs_rows is not None:
-        adam["ADQS"] = pd.DataFrame(adqs_rows, columns=["USUBJID", "PARAMCD", "ADT", "CRIT1FL", "AVAL"])
+        adam["ADQS"] = pd.DataFrame(adqs_rows, columns=["USUBJID", "PARAMCD", "ADT", "CRIT1FL", "AVAL", "ANL01FL"])
     tte, findings = derive_adtte(sdtm or {}, pd.DataFrame(adsl_rows), adrs, spec, adam=adam)
     return tte.set_index(["USUBJID", "PARAMCD"]), findings
 
