@@ -28,6 +28,7 @@ from adam.adrs_params import (
     TimepointParams,
 )
 from adam.bds import analysis_date, analysis_day, aval_from_avalc, merge_subject_vars, number, sequence_number, text
+from adam.select import Selection, select
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Parameter
 
@@ -45,8 +46,8 @@ RULES: dict[str, type[BaseModel]] = {
 }
 
 KEYS = ["USUBJID"]
-RS_REQUIRED = ["USUBJID", "RSSEQ", "RSCAT", "RSTESTCD", "RSEVAL", "RSSTRESC", "RSDTC"]
-TU_REQUIRED = ["USUBJID", "TUSEQ", "TUTESTCD", "TUEVAL", "TUDTC"]
+RS_REQUIRED = ["USUBJID", "RSSEQ", "RSTESTCD", "RSEVAL", "RSSTRESC", "RSDTC"]
+TU_REQUIRED = ["USUBJID", "TUSEQ", "TUTESTCD", "TUEVAL"]
 DS = "ADRS"
 
 
@@ -109,14 +110,25 @@ class _Inputs:
             self.findings.append(_err("ADRS-INPUT", f"{p.rs_dataset} has no variable {c}", dataset=p.rs_dataset, variable=c))
         if missing:
             return _empty_ovr()
-        base = rs[(text(rs, "RSCAT") == p.rscat) & (text(rs, "RSTESTCD") == p.ovr_testcd)]
-        rseval, acpt = text(base, "RSEVAL"), text(base, "RSACPTFL")
+        records = {"RSTESTCD": [p.ovr_testcd]}
+        if "RSCAT" in rs.columns:
+            records = {"RSCAT": [p.rscat], **records}
+        else:  # RSCAT is Permissible (SDTMIG 3.4): its absence is stated, never silently fatal
+            self.findings.append(_err("ADRS-RSCAT", f"{p.rs_dataset} has no RSCAT (Permissible): every "
+                                      f"RSTESTCD={p.ovr_testcd} record is read as {p.rscat}", Severity.NOTICE,
+                                      dataset=p.rs_dataset, variable="RSCAT"))
+        m, f = select(rs, Selection.model_validate(records), dataset=p.rs_dataset, where="ADRS.derivation.params.rscat")
+        self.findings.extend(f)
+        base = rs[m]
         parts = []
         for name, ev in p.evaluators.items():  # a handful of evaluators, not rows
-            m = rseval.isin(ev.rseval)
+            m, f = select(base, Selection.model_validate({"RSEVAL": ev.rseval}), dataset=p.rs_dataset,
+                          where=f"ADRS.derivation.params.evaluators.{name}.rseval")
+            self.findings.extend(f)
+            sub = base[m]
             if ev.accepted_only:
-                m &= acpt == "Y"
-            parts.append(base[m].assign(EVALKEY=name))
+                sub = self._accepted_reads(sub, name)
+            parts.append(sub.assign(EVALKEY=name))
         o = pd.concat(parts) if parts else base.iloc[0:0].assign(EVALKEY="")
         o = o.reset_index(names="_RSROW")
         out = pd.DataFrame({"USUBJID": text(o, "USUBJID"), "EVALKEY": text(o, "EVALKEY"), "RSSEQ": number(o, "RSSEQ"),
@@ -168,6 +180,42 @@ class _Inputs:
         out["ANL02FL"] = np.where(anl02, "Y", "")
         self._signal_cr_pr(out[anl02], keys)
         return out.drop(columns="RSDTC")[OVR_COLUMNS]
+
+    def _accepted_reads(self, rs: pd.DataFrame, name: str) -> pd.DataFrame:
+        """The reads that count when several assessors may read one time point (SDTMIG 3.4 RSACPTFL).
+
+        Per subject and time point (VISITNUM, else the RSDTC date): the RSACPTFL 'Y' read(s) when one is
+        flagged (two readers plus an adjudicator); every read when one reader read it (RSACPTFL is only
+        set with several assessors); one read (lowest RSSEQ) when several readers agree and none is
+        flagged; none, with an ERROR, when they disagree and none is flagged (no guess).
+        """
+        if rs.empty:
+            return rs
+        visit = text(rs, "VISITNUM")
+        tp = np.where(visit != "", "V" + visit, "D" + text(rs, "RSDTC").str[:10])
+        g = pd.DataFrame({"U": text(rs, "USUBJID").to_numpy(), "T": tp, "ACC": (text(rs, "RSACPTFL") == "Y").to_numpy(),
+                          "R": text(rs, "RSEVALID").to_numpy(), "V": text(rs, "RSSTRESC").to_numpy(),
+                          "SEQ": number(rs, "RSSEQ").to_numpy()})
+        by = g.groupby(["U", "T"], sort=False)
+        has_acc = by["ACC"].transform("any").to_numpy()
+        readers = by["R"].transform("nunique").to_numpy()
+        values = by["V"].transform("nunique").to_numpy()
+        lowest = g.sort_values(["U", "T", "SEQ"], kind="mergesort").drop_duplicates(["U", "T"]).index
+        first = g.index.isin(lowest)
+        several = readers > 1
+        keep = np.where(has_acc, g["ACC"].to_numpy(), np.where(~several, True, (values == 1) & first))
+        bad = g[~has_acc & several & (values > 1)].drop_duplicates(["U", "T"])
+        for r in bad.itertuples():
+            vals = " | ".join(sorted(g.loc[(g["U"] == r.U) & (g["T"] == r.T), "V"].unique()))
+            self.findings.append(_err("ADRS-READERS", f"{name}: readers disagree at this time point and no read is "
+                                      "accepted (RSACPTFL): the time point is not analysed", dataset=self.p.rs_dataset,
+                                      variable="RSACPTFL", usubjid=r.U, record=f"RSSEQ={_fmt(r.SEQ)}", value=vals))
+        agreed = int((~has_acc & several & (values == 1) & first).sum())
+        if agreed:
+            self.findings.append(_err("ADRS-READERS-AGREE", f"{name}: {agreed} time point(s) read by several readers "
+                                      "who agree, none flagged RSACPTFL: the agreed response is used once",
+                                      Severity.NOTICE, dataset=self.p.rs_dataset, variable="RSACPTFL"))
+        return rs[keep]
 
     def _signal_cr_pr(self, ana: pd.DataFrame, keys: list[str]) -> None:
         """admiralonco signal_crpr: a PR after a CR is a data issue (RECIST 1.1 Table 3 note)."""
@@ -277,9 +325,16 @@ def _mdis(inp: _Inputs, prm: MeasurableParams) -> pd.DataFrame:
         return None  # type: ignore[return-value]
     res = text(tu, "TUSTRESC") if "TUSTRESC" in tu.columns else text(tu, "TUORRES")
     t = tu[(text(tu, "TUTESTCD") == p.tu_testcd) & text(tu, "TUEVAL").isin(ev.tueval) & (res == p.tu_target)]
-    t = pd.DataFrame({"USUBJID": text(t, "USUBJID"), "TUSEQ": number(t, "TUSEQ"), "TUDTC": text(t, "TUDTC")},
+    t = pd.DataFrame({"USUBJID": text(t, "USUBJID"), "TUSEQ": number(t, "TUSEQ"), "TUDTC": text(t, "TUDTC"),
+                      "VISIT": text(t, "VISIT")},
                      index=t.index).merge(inp.subjects, on="USUBJID", how="inner", sort=False)
     adt, _, valid = analysis_date(t["TUDTC"], imputation="first")
+    if "TUDTC" not in tu.columns:  # Expected, not Required: a stated default instead of no MDIS at all
+        inp.findings.append(_err("ADRS-TUDTC", f"{p.tu_dataset} has no TUDTC: lesions recorded at VISIT "
+                                 f"{', '.join(p.tu_baseline_visits)} are taken as baseline", Severity.NOTICE,
+                                 dataset=p.tu_dataset, variable="TUDTC"))
+        adt = pd.Series(np.where(t["VISIT"].isin(p.tu_baseline_visits), t["REFDT"], np.nan), index=t.index)
+        valid = pd.Series(True, index=t.index)
     t["ADT"] = adt
     for r in t[~valid | adt.isna()].itertuples():
         inp.findings.append(_err("ADRS-DATE", "TARGET lesion without a usable TUDTC: not counted for MDIS",

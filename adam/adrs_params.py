@@ -29,6 +29,8 @@ class AdrsParams(_Params):
     ovr_testcd: str = "OVRLRESP"
     tu_testcd: str = "TUMIDENT"
     tu_target: str = "TARGET"
+    tu_baseline_visits: list[str] = Field(default_factory=lambda: ["SCREENING", "BASELINE"],
+                                          description="without TUDTC, lesions at these VISITs are baseline")
     evaluators: dict[str, Evaluator] = Field(min_length=1)
     reference_var: str = Field(default="TRTSDT", description="ADSL date the windows are measured from")
     death_var: str = Field(default="DTHDT", description="ADSL death date")

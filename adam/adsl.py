@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adam.derive_common import last_by, missing_columns, num_col, text_col, where_mask
+from adam.derive_common import last_by, missing_columns, num_col, text_col
+from adam.select import Selection, select
 from studyforge.dates import impute_date, impute_time, iso_to_sas_date
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
@@ -45,13 +46,15 @@ class Exposure(_P):
     dataset: str = "EX"
     treatments: list[str] = Field(min_length=1, description="EXTRT values counted as study treatment")
     min_dose_exclusive: float = 0.0
+    zero_dose_treatments: list[str] = Field(default_factory=list, description="EXTRT values whose EXDOSE 0 is a "
+                                            "valid dose (admiral: placebo)")
 
 
 class Source(_P):
     """A value taken from one SDTM dataset: rows matching `where`, column `variable`."""
 
     dataset: str
-    where: dict[str, list[str]] = Field(default_factory=dict)
+    where: Selection | None = None
     variable: str
 
 
@@ -60,7 +63,7 @@ class SuppSource(_P):
 
     dataset: str = Field(description="e.g. SUPPMH")
     parent: str = Field(description="e.g. MH")
-    parent_where: dict[str, list[str]] = Field(default_factory=dict)
+    parent_where: Selection | None = None
     qnam: str
 
 
@@ -84,7 +87,7 @@ class BaselineFinding(_P):
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
     dataset: str
-    where: dict[str, list[str]] = Field(default_factory=dict)
+    where: Selection | None = None
     value: str = Field(description="numeric result variable, e.g. LBSTRESN")
     date: str = Field(description="--DTC variable")
 
@@ -94,13 +97,36 @@ class DateSource(_P):
 
     dataset: str
     variable: str
-    where: dict[str, list[str]] = Field(default_factory=dict)
+    where: Selection | None = None
 
 
 class Disposition(_P):
+    """A status / date / reason triple from one kind of DS disposition record (ADaMIG 1.3 ADSL).
+
+    EOSSTT/EOSDT/DCSREAS from the end-of-study records, EOTSTT/DCTREAS from the end-of-treatment ones:
+    COMPLETED when DSDECOD is one of `completed`, else DISCONTINUED with DSDECOD as the reason;
+    `ongoing` when the subject has no such record.
+    """
+
     dataset: str = "DS"
-    where: dict[str, list[str]] = Field(description="the end-of-study disposition records")
+    where: Selection = Field(description="the disposition records of this kind, e.g. DSCAT/DSSCAT CT terms")
     completed: list[str] = Field(default_factory=lambda: ["COMPLETED"])
+    status_var: str = Field("EOSSTT", pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
+    date_var: str | None = Field("EOSDT", pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
+    reason_var: str | None = Field("DCSREAS", pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
+    ongoing: str = "ONGOING"
+    blank_for: list[str] = Field(default_factory=list, description="DSDECOD values giving a blank status, date "
+                                 "and reason (admiral: SCREEN FAILURE has no end-of-study status)")
+
+
+class ReferenceDate(_P):
+    """A subject-level date (e.g. RANDDT) from any declared source: the first (or last) complete date."""
+
+    name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}DT$")
+    dataset: str
+    where: Selection | None = None
+    variable: str = Field(description="--DTC variable, e.g. DSSTDTC")
+    pick: Literal["first", "last"] = "first"
 
 
 class Cohort(_P):
@@ -118,10 +144,13 @@ class Measurable(_P):
     """EFFFL: a TARGET lesion in TU by the named evaluator at the baseline assessment (date <= TRTSDT)."""
 
     dataset: str = "TU"
-    where: dict[str, list[str]] = Field(default_factory=lambda: {"TUTESTCD": ["TUMIDENT"], "TUORRES": ["TARGET"]})
+    where: Selection | None = Field(default_factory=lambda: Selection.model_validate(
+        {"TUTESTCD": ["TUMIDENT"], "TUORRES": ["TARGET"]}))
     evaluator_var: str = "TUEVAL"
     evaluators: list[str] = Field(default_factory=lambda: ["INDEPENDENT ASSESSOR"])
     date: str = "TUDTC"
+    baseline_visits: list[str] = Field(default_factory=lambda: ["SCREENING", "BASELINE"],
+                                       description="without a date variable, lesions at these VISITs are baseline")
 
 
 class AdslParams(_P):
@@ -131,13 +160,22 @@ class AdslParams(_P):
     fas_requires_arm: bool = Field(True, description="FASFL needs a non-empty ARMCD (enrolled)")
     fas_requires_dose: bool = Field(True, description="FASFL needs SAFFL = Y (dosed)")
     measurable: Measurable | None = None
-    disposition: Disposition
+    disposition: list[Disposition] = Field(min_length=1, description="EOS (and EOT) status triples, in order")
+    reference_dates: list[ReferenceDate] = Field(default_factory=list, description="e.g. RANDDT from DS")
     death_cause: list[Source] = Field(default_factory=list, description="tried in order; first non-empty wins")
     death_date_fill: Literal["first", "mid", "last"] = "first"
     alive_sources: list[DateSource] = Field(default_factory=list)
     cohorts: list[Cohort] = Field(default_factory=list)
     characteristics: list[Characteristic] = Field(default_factory=list)
     baselines: list[BaselineFinding] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_disposition(cls, data):
+        """A single `disposition:` mapping is the end-of-study triple."""
+        if isinstance(data, dict) and isinstance(data.get("disposition"), dict):
+            data = {**data, "disposition": [data["disposition"]]}
+        return data
 
 
 RULES: dict[str, type[BaseModel]] = {"adsl": AdslParams}
@@ -161,7 +199,11 @@ def exposure_dates(ex: pd.DataFrame, p: Exposure, idx: pd.Index) -> tuple[pd.Dat
     out = pd.DataFrame(index=idx, columns=["TRTSDTM", "TRTSTMF", "TRTEDTM", "TRTETMF"])
     if findings:
         return out.assign(TRTSDTM=np.nan, TRTEDTM=np.nan, TRTSTMF="", TRTETMF=""), findings
-    valid = text_col(ex, "EXTRT").isin(p.treatments) & (num_col(ex, "EXDOSE") > p.min_dose_exclusive)
+    dose = num_col(ex, "EXDOSE")
+    trt = text_col(ex, "EXTRT")
+    _, findings = select(ex, Selection.model_validate({"EXTRT": p.treatments}), dataset=p.dataset,
+                         where="ADSL.derivation.params.exposure.treatments")
+    valid = trt.isin(p.treatments) & ((dose > p.min_dose_exclusive) | (trt.isin(p.zero_dose_treatments) & (dose == 0)))
     e = ex.loc[valid]
     st = text_col(e, "EXSTDTC")
     en = text_col(e, "EXENDTC")
@@ -191,50 +233,89 @@ def age_group(age: pd.Series, groups: AgeGroups) -> tuple[pd.Series, pd.Series]:
             pd.Series(np.where(miss, np.nan, code + 1.0), index=age.index, dtype=float))
 
 
-def disposition(ds: pd.DataFrame, p: Disposition, idx: pd.Index) -> tuple[pd.DataFrame, list[Finding]]:
-    """EOSSTT/EOSDT/DCSREAS: COMPLETED or DISCONTINUED from the end-of-study record, ONGOING if none."""
+def disposition(ds: pd.DataFrame, p: Disposition, idx: pd.Index,
+                where: str = "ADSL.derivation.params.disposition") -> tuple[pd.DataFrame, list[Finding]]:
+    """Status (COMPLETED / DISCONTINUED from the selected record, `ongoing` if none), date and reason."""
     findings = missing_columns(ds, ["USUBJID", "DSDECOD", "DSSTDTC"], p.dataset, "ADSL-DS")
     out = pd.DataFrame(index=idx)
-    out["EOSSTT"] = "ONGOING"
+    out["EOSSTT"] = p.ongoing
     out["EOSDT"] = np.nan
     out["DCSREAS"] = ""
     if findings:
-        return out, findings
-    d = ds.loc[where_mask(ds, p.where)]
+        return _named(out, p), findings
+    m, findings = select(ds, p.where, dataset=p.dataset, where=f"{where}.where")
+    d = ds.loc[m]
     d = pd.DataFrame({"USUBJID": text_col(d, "USUBJID"), "DSDECOD": text_col(d, "DSDECOD"),
                       "DT": iso_to_sas_date(text_col(d, "DSSTDTC")), "SEQ": text_col(d, "DSSEQ")})
     n = d.groupby("USUBJID").size()
     dups = d[d.USUBJID.isin(n[n > 1].index)].groupby("USUBJID")["DSDECOD"].agg(", ".join)
-    findings += [Finding(Severity.ERROR, "ADSL-EOS-DUP", "more than one end-of-study disposition record; "
-                         "EOSSTT left ONGOING until resolved", dataset=p.dataset, variable="DSDECOD",
+    findings += [Finding(Severity.ERROR, "ADSL-EOS-DUP", f"more than one disposition record for {p.status_var}; "
+                         f"{p.status_var} left {p.ongoing} until resolved", dataset=p.dataset, variable="DSDECOD",
                          usubjid=subj, value=val) for subj, val in dups.items()]
     one = d[d.USUBJID.isin(n[n == 1].index)].set_index("USUBJID").reindex(idx)
     has = one["DSDECOD"].notna() & (one["DSDECOD"] != "")
     comp = one["DSDECOD"].isin(p.completed)
-    out["EOSSTT"] = np.where(has, np.where(comp, "COMPLETED", "DISCONTINUED"), "ONGOING")
+    out["EOSSTT"] = np.where(has, np.where(comp, "COMPLETED", "DISCONTINUED"), p.ongoing)
     out["EOSDT"] = one["DT"].astype(float)
     out["DCSREAS"] = np.where(has & ~comp, one["DSDECOD"].fillna(""), "")
-    return out, findings
+    blank = one["DSDECOD"].isin(p.blank_for).to_numpy()
+    out.loc[blank, ["EOSSTT", "DCSREAS"]] = ""
+    out.loc[blank, "EOSDT"] = np.nan
+    bad = has & one["DT"].isna()
+    for subj in idx[bad.to_numpy()]:
+        findings.append(Finding(Severity.WARNING, "ADSL-EOS-DATE", f"disposition date is partial or missing; "
+                                f"{p.date_var or p.status_var} date left missing", dataset=p.dataset,
+                                variable="DSSTDTC", usubjid=subj, record=f"DSSEQ={one.loc[subj, 'SEQ']}"))
+    return _named(out, p), findings
 
 
-def _complete_dates(sdtm: dict[str, pd.DataFrame], sources: list[DateSource]) -> pd.DataFrame:
+def _named(out: pd.DataFrame, p: Disposition) -> pd.DataFrame:
+    """The triple under the variable names the spec gives (a None name is not derived)."""
+    names = {"EOSSTT": p.status_var, "EOSDT": p.date_var, "DCSREAS": p.reason_var}
+    return out[[k for k, v in names.items() if v]].rename(columns=names)
+
+
+def reference_date(sdtm: dict[str, pd.DataFrame], r: ReferenceDate, idx: pd.Index,
+                   where: str) -> tuple[pd.Series, list[Finding]]:
+    """The first/last complete date of the selected records (e.g. RANDDT: DS DSDECOD RANDOMIZED)."""
+    df = sdtm.get(r.dataset)
+    if df is None:
+        return pd.Series(np.nan, index=idx), [Finding(Severity.WARNING, "ADSL-REFDATE", f"no {r.dataset} dataset: "
+                                                      f"{r.name} left missing", dataset=r.dataset, variable=r.name)]
+    m, findings = select(df, r.where, dataset=r.dataset, where=f"{where}.where")
+    d = df.loc[m]
+    dt = iso_to_sas_date(text_col(d, r.variable))
+    got = pd.Series(dt.to_numpy(), index=text_col(d, "USUBJID").to_numpy()).dropna()
+    got = got.groupby(level=0).min() if r.pick == "first" else got.groupby(level=0).max()
+    return got.reindex(idx).astype(float), findings
+
+
+def _complete_dates(sdtm: dict[str, pd.DataFrame], sources: list[DateSource],
+                    findings: list[Finding] | None = None) -> pd.DataFrame:
     parts = []
-    for s in sources:
+    for i, s in enumerate(sources):
         df = sdtm.get(s.dataset)
         if df is None or s.variable not in df.columns:
             continue
-        d = df.loc[where_mask(df, s.where)]
+        m, f = select(df, s.where, dataset=s.dataset, where=f"ADSL.derivation.params.alive_sources.{i}.where")
+        if findings is not None:
+            findings += f
+        d = df.loc[m]
         parts.append(pd.DataFrame({"USUBJID": text_col(d, "USUBJID"), "DT": iso_to_sas_date(text_col(d, s.variable))}))
     if not parts:
         return pd.DataFrame({"USUBJID": pd.Series([], dtype="str"), "DT": pd.Series([], dtype=float)})
     return pd.concat(parts, ignore_index=True).dropna(subset=["DT"])
 
 
-def _source_values(sdtm: dict[str, pd.DataFrame], s: Source) -> pd.DataFrame:
+def _source_values(sdtm: dict[str, pd.DataFrame], s: Source, where: str = "",
+                   findings: list[Finding] | None = None, severity: Severity = Severity.WARNING) -> pd.DataFrame:
     df = sdtm.get(s.dataset)
     if df is None or s.variable not in df.columns:
         return pd.DataFrame({"USUBJID": pd.Series([], dtype="str"), "V": pd.Series([], dtype="str")})
-    d = df.loc[where_mask(df, s.where)]
+    m, f = select(df, s.where, dataset=s.dataset, where=where, severity=severity)
+    if findings is not None:
+        findings += f
+    d = df.loc[m]
     return pd.DataFrame({"USUBJID": text_col(d, "USUBJID"), "V": text_col(d, s.variable)})
 
 
@@ -249,9 +330,11 @@ def _one_per_subject(vals: pd.DataFrame, idx: pd.Index, name: str, dataset: str)
     return ok.reindex(idx).fillna("").astype("str"), findings
 
 
-def characteristic(sdtm: dict[str, pd.DataFrame], c: Characteristic, idx: pd.Index) -> tuple[pd.Series, list[Finding]]:
+def characteristic(sdtm: dict[str, pd.DataFrame], c: Characteristic, idx: pd.Index,
+                   where: str = "") -> tuple[pd.Series, list[Finding]]:
+    sel_found: list[Finding] = []
     if c.source is not None:
-        vals, dataset = _source_values(sdtm, c.source), c.source.dataset
+        vals, dataset = _source_values(sdtm, c.source, f"{where}.source.where", sel_found), c.source.dataset
     else:
         s = c.supp
         supp = sdtm.get(s.dataset, pd.DataFrame())
@@ -263,13 +346,16 @@ def characteristic(sdtm: dict[str, pd.DataFrame], c: Characteristic, idx: pd.Ind
         rec = q[q.IDVAR != ""]
         linked = []
         if len(rec) and len(parent):
-            par = parent.loc[where_mask(parent, s.parent_where)]
+            m, f = select(parent, s.parent_where, dataset=s.parent, where=f"{where}.supp.parent_where")
+            sel_found += f
+            par = parent.loc[m]
             for idvar in rec.IDVAR.unique():  # a handful of distinct IDVARs, not rows
                 keys = pd.DataFrame({"USUBJID": text_col(par, "USUBJID"), "IDVARVAL": text_col(par, idvar)})
                 linked.append(rec[rec.IDVAR == idvar].merge(keys, on=["USUBJID", "IDVARVAL"]))
         vals = pd.concat([subj_level, *linked], ignore_index=True)[["USUBJID", "V"]]
         dataset = s.dataset
     out, findings = _one_per_subject(vals, idx, c.name, dataset)
+    findings = sel_found + findings
     if c.numeric:
         num = pd.to_numeric(out.where(out != ""), errors="coerce")
         for subj in out.index[(out != "") & num.isna()]:
@@ -279,7 +365,8 @@ def characteristic(sdtm: dict[str, pd.DataFrame], c: Characteristic, idx: pd.Ind
     return out, findings
 
 
-def baseline_value(sdtm: dict[str, pd.DataFrame], b: BaselineFinding, trtsdt: pd.Series) -> tuple[pd.Series, list[Finding]]:
+def baseline_value(sdtm: dict[str, pd.DataFrame], b: BaselineFinding, trtsdt: pd.Series,
+                   where: str = "") -> tuple[pd.Series, list[Finding]]:
     """Last non-missing value dated on/before TRTSDT; two differing values on that date -> ERROR, missing."""
     df = sdtm.get(b.dataset)
     idx = trtsdt.index
@@ -288,7 +375,8 @@ def baseline_value(sdtm: dict[str, pd.DataFrame], b: BaselineFinding, trtsdt: pd
     found = missing_columns(df, ["USUBJID", b.value, b.date], b.dataset, "ADSL-BASE")
     if found:
         return pd.Series(np.nan, index=idx, dtype=float), found
-    d = df.loc[where_mask(df, b.where)]
+    m, sel_found = select(df, b.where, dataset=b.dataset, where=f"{where}.where")
+    d = df.loc[m]
     d = pd.DataFrame({"USUBJID": text_col(d, "USUBJID"), "V": num_col(d, b.value),
                       "DT": iso_to_sas_date(text_col(d, b.date)), "SEQ": text_col(d, f"{b.dataset[:2]}SEQ")})
     d = d.dropna(subset=["V", "DT"])
@@ -304,19 +392,28 @@ def baseline_value(sdtm: dict[str, pd.DataFrame], b: BaselineFinding, trtsdt: pd
                         "baseline left missing", dataset=b.dataset, variable=b.value, usubjid=s,
                         record=recs[s], value=vals[s]) for s in recs.index]
     val = stats["min"].where(stats["min"] == stats["max"])
-    return val.reindex(idx).astype(float), findings
+    return val.reindex(idx).astype(float), sel_found + findings
 
 
-def cohort_flag(sdtm: dict[str, pd.DataFrame], c: Cohort, idx: pd.Index) -> pd.Series:
+def cohort_flag(sdtm: dict[str, pd.DataFrame], c: Cohort, idx: pd.Index,
+                where: str = "ADSL.derivation.params.cohorts") -> tuple[pd.Series, list[Finding]]:
+    """Y/N; a QNAM absent from the SUPP dataset is a WARNING, values nobody has are a NOTICE (plausible)."""
     hit = pd.Series(False, index=idx)
+    findings: list[Finding] = []
     supp = sdtm.get(c.supp_dataset or "", None)
     if supp is not None and c.qnam and c.supp_values:
-        m = (text_col(supp, "QNAM") == c.qnam) & text_col(supp, "QVAL").isin(c.supp_values)
-        hit |= idx.isin(text_col(supp.loc[m], "USUBJID").unique())
+        q, f = select(supp, Selection.model_validate({"QNAM": [c.qnam]}), dataset=c.supp_dataset, where=f"{where}.qnam")
+        m, g = select(supp.loc[q], Selection.model_validate({"QVAL": c.supp_values}), dataset=c.supp_dataset,
+                      where=f"{where}.supp_values", severity=Severity.NOTICE)
+        findings += f + (g if not f else [])
+        hit |= idx.isin(text_col(supp.loc[q].loc[m], "USUBJID").unique())
     se = sdtm.get(c.se_dataset or "", None)
     if se is not None and c.se_etcd:
-        hit |= idx.isin(text_col(se.loc[text_col(se, "ETCD").isin(c.se_etcd)], "USUBJID").unique())
-    return pd.Series(np.where(hit, "Y", "N"), index=idx, dtype="str")
+        m, f = select(se, Selection.model_validate({"ETCD": c.se_etcd}), dataset=c.se_dataset,
+                      where=f"{where}.se_etcd", severity=Severity.NOTICE)
+        findings += f
+        hit |= idx.isin(text_col(se.loc[m], "USUBJID").unique())
+    return pd.Series(np.where(hit, "Y", "N"), index=idx, dtype="str"), findings
 
 
 def measurable_flag(sdtm: dict[str, pd.DataFrame], m: Measurable, trtsdt: pd.Series) -> tuple[pd.Series, list[Finding]]:
@@ -325,13 +422,20 @@ def measurable_flag(sdtm: dict[str, pd.DataFrame], m: Measurable, trtsdt: pd.Ser
     tu = sdtm.get(m.dataset)
     if tu is None:
         return pd.Series("N", index=idx, dtype="str"), []
-    t = tu.loc[where_mask(tu, m.where) & text_col(tu, m.evaluator_var).isin(m.evaluators)]
+    sel, findings = select(tu, m.where, dataset=m.dataset, where="ADSL.derivation.params.measurable.where")
+    t = tu.loc[sel & text_col(tu, m.evaluator_var).isin(m.evaluators)]
     dtc = text_col(t, m.date)
     dt = iso_to_sas_date(dtc)
     ok = dt.to_numpy() <= trtsdt.reindex(text_col(t, "USUBJID")).to_numpy()
     bad = dt.isna()
+    if m.date not in tu.columns:  # TUDTC is Expected, not Required: a stated default, one NOTICE
+        findings.append(Finding(Severity.NOTICE, "ADSL-EFF-DATE", f"{m.dataset} has no {m.date}: lesions at VISIT "
+                                f"{', '.join(m.baseline_visits)} are taken as baseline", dataset=m.dataset,
+                                variable=m.date))
+        ok = text_col(t, "VISIT").isin(m.baseline_visits).to_numpy()
+        bad = pd.Series(False, index=t.index)
     seq = text_col(t, f"{m.dataset[:2]}SEQ")
-    findings = [Finding(Severity.WARNING, "ADSL-EFF-DATE", "lesion record without a complete date cannot show "
+    findings += [Finding(Severity.WARNING, "ADSL-EFF-DATE", "lesion record without a complete date cannot show "
                         "baseline measurable disease", dataset=m.dataset, variable=m.date, usubjid=u,
                         record=f"{m.dataset[:2]}SEQ={q}", value=v)
                 for u, q, v in zip(text_col(t, "USUBJID")[bad], seq[bad], dtc[bad])]
@@ -383,11 +487,15 @@ def derive_adsl(sdtm: dict[str, pd.DataFrame], dataset: Dataset) -> tuple[pd.Dat
         findings += f
         a["EFFFL"] = np.where(fas & (meas == "Y"), "Y", "N")
 
-    eos, f = disposition(_empty(sdtm, p.disposition.dataset), p.disposition, idx)
-    findings += f
-    a = a.join(eos)
+    for i, disp in enumerate(p.disposition):
+        eos, f = disposition(_empty(sdtm, disp.dataset), disp, idx, f"ADSL.derivation.params.disposition.{i}")
+        findings += f
+        a = a.join(eos)
+    for i, r in enumerate(p.reference_dates):
+        a[r.name], f = reference_date(sdtm, r, idx, f"ADSL.derivation.params.reference_dates.{i}")
+        findings += f
 
-    alive = _complete_dates(sdtm, p.alive_sources)
+    alive = _complete_dates(sdtm, p.alive_sources, findings)
     alive_dt = alive.groupby("USUBJID")["DT"].max().reindex(idx)
     dthdtc = text_col(dm, "DTHDTC").set_axis(idx)
     dth, dthf = impute_date(dthdtc, fill=p.death_date_fill, min_dates=alive_dt.reset_index(drop=True).set_axis(idx))
@@ -399,20 +507,24 @@ def derive_adsl(sdtm: dict[str, pd.DataFrame], dataset: Dataset) -> tuple[pd.Dat
     a["DTHDTF"] = dthf.to_numpy()
     a["DTHFL"] = np.where((a["DTHFL"] == "Y") | a["DTHDT"].notna(), "Y", "")
     cause = pd.Series("", index=idx, dtype="str")
-    for src in p.death_cause:
-        v, f = _one_per_subject(_source_values(sdtm, src), idx, "DTHCAUS", src.dataset)
+    for i, src in enumerate(p.death_cause):
+        # no death in the data: an empty death-cause selection is expected (NOTICE), otherwise a WARNING
+        sev = Severity.WARNING if (a["DTHFL"] == "Y").any() else Severity.NOTICE
+        vals = _source_values(sdtm, src, f"ADSL.derivation.params.death_cause.{i}.where", findings, sev)
+        v, f = _one_per_subject(vals, idx, "DTHCAUS", src.dataset)
         findings += f
         cause = cause.where(cause != "", v)
     a["DTHCAUS"] = np.where(a["DTHFL"] == "Y", cause, "")
     a["LSTALVDT"] = np.fmax(alive_dt.to_numpy(dtype=float), a["DTHDT"].to_numpy(dtype=float))
 
-    for c in p.cohorts:
-        a[c.name] = cohort_flag(sdtm, c, idx)
-    for c in p.characteristics:
-        a[c.name], f = characteristic(sdtm, c, idx)
+    for i, c in enumerate(p.cohorts):
+        a[c.name], f = cohort_flag(sdtm, c, idx, f"ADSL.derivation.params.cohorts.{i}")
         findings += f
-    for b in p.baselines:
-        a[b.name], f = baseline_value(sdtm, b, a["TRTSDT"])
+    for i, c in enumerate(p.characteristics):
+        a[c.name], f = characteristic(sdtm, c, idx, f"ADSL.derivation.params.characteristics.{i}")
+        findings += f
+    for i, b in enumerate(p.baselines):
+        a[b.name], f = baseline_value(sdtm, b, a["TRTSDT"], f"ADSL.derivation.params.baselines.{i}")
         findings += f
     for c in ("TRTSTMF", "TRTETMF"):
         a[c] = a[c].astype("str")

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from adam.adae import STANDARD_OUTPUTS as ADAE_STANDARD
+from adam.adae import derive_adae
+from adam.adex import STANDARD_OUTPUTS as ADEX_STANDARD
+from adam.adex import derive_adex
 from adam.adsl import STANDARD_OUTPUTS as ADSL_STANDARD
 from adam.adsl import derive_adsl
 from adam.adtte import STANDARD_OUTPUTS as ADTTE_STANDARD
 from adam.adtte import derive_adtte
+from adam.select import locate
 from studyforge.dataset_writer import shape_to_spec
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Spec
@@ -32,8 +37,16 @@ def _adrs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) -> tup
     return df, list(found)
 
 
-def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
-    """Every ADaM dataset of the spec, shaped to it; problems are findings, never prints."""
+def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, locations=None) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
+    """Every ADaM dataset of the spec, shaped to it; problems are findings, never prints.
+
+    `locations` (the loader's SourceMap, optional) gives selection findings their spec file:line.
+    """
+    out, findings = _derive_adam(sdtm, spec)
+    return out, locate(findings, locations)
+
+
+def _derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
     findings: list[Finding] = []
     out: dict[str, pd.DataFrame] = {}
     raw: dict[str, pd.DataFrame] = {}
@@ -41,7 +54,9 @@ def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd
     adtte_ds = _by_rule(spec, "adtte")
     adrs_ds = spec.datasets.get("ADRS")
     adrs_ds = adrs_ds if adrs_ds is not None and adrs_ds.purpose == "Analysis" else None
-    handled = {d.name for d in (adsl_ds, adtte_ds, adrs_ds) if d is not None}
+    adae_ds = _by_rule(spec, "adae")
+    adex_ds = _by_rule(spec, "adex")
+    handled = {d.name for d in (adsl_ds, adtte_ds, adrs_ds, adae_ds, adex_ds) if d is not None}
     for d in spec.adam():
         if d.name not in handled:
             findings.append(Finding(Severity.WARNING, "ADAM-NO-BUILDER", "no builder for this dataset's derivation rule; "
@@ -58,10 +73,17 @@ def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd
         raw["ADRS"], f = _adrs(sdtm, raw["ADSL"], adrs_ds)
         findings += f
     if adtte_ds is not None:
-        raw["ADTTE"], f = derive_adtte(sdtm, raw["ADSL"], raw.get("ADRS"), adtte_ds)
+        raw["ADTTE"], f = derive_adtte(sdtm, raw["ADSL"], raw.get("ADRS"), adtte_ds, adam=raw)
         findings += f
-    standard = {"ADSL": ADSL_STANDARD, "ADRS": frozenset(), "ADTTE": ADTTE_STANDARD}
-    for ds, key in ((adsl_ds, "ADSL"), (adrs_ds, "ADRS"), (adtte_ds, "ADTTE")):
+    if adae_ds is not None:
+        raw["ADAE"], f = derive_adae(sdtm, raw["ADSL"], adae_ds)
+        findings += f
+    if adex_ds is not None:
+        raw["ADEX"], f = derive_adex(sdtm, raw["ADSL"], adex_ds)
+        findings += f
+    standard = {"ADSL": ADSL_STANDARD, "ADRS": frozenset(), "ADTTE": ADTTE_STANDARD, "ADAE": ADAE_STANDARD,
+                "ADEX": ADEX_STANDARD}
+    for ds, key in ((adsl_ds, "ADSL"), (adrs_ds, "ADRS"), (adtte_ds, "ADTTE"), (adae_ds, "ADAE"), (adex_ds, "ADEX")):
         if ds is None or key not in raw or len(raw[key].columns) == 0:
             continue  # not asked for, or its builder already reported why it made nothing
         listed = {v.name for v in ds.variables}

@@ -38,7 +38,8 @@ def sdtm_frames() -> dict[str, pd.DataFrame]:
     ds = pd.DataFrame({
         "USUBJID": [A, A, B, D, E, E], "DSSEQ": [1.0, 2.0, 1.0, 1.0, 1.0, 2.0],
         "DSCAT": ["DISPOSITION EVENT"] * 6,
-        "DSSCAT": ["END OF TREATMENT", "END OF STUDY", "END OF STUDY", "END OF STUDY", "END OF STUDY", "END OF STUDY"],
+        # CDISC CT DSSCAT (C170443): STUDY TREATMENT = end of treatment, STUDY PARTICIPATION = end of study
+        "DSSCAT": ["STUDY TREATMENT"] + ["STUDY PARTICIPATION"] * 5,
         "DSDECOD": ["ADVERSE EVENT", "COMPLETED", "WITHDRAWAL BY SUBJECT", "DEATH", "COMPLETED", "LOST TO FOLLOW-UP"],
         "DSTERM": ["", "", "", "DISEASE PROGRESSION", "", ""],
         "DSSTDTC": ["2021-05-01", "2022-01-10", "2021-04-02", "2021-07", "2021-09-01", "2021-09-02"],
@@ -139,7 +140,7 @@ def test_age_group_function_three_groups():
 
 def test_end_of_study_status(derived):
     adsl, findings = derived
-    # A: END OF STUDY record COMPLETED (the END OF TREATMENT record is not the study disposition).
+    # A: STUDY PARTICIPATION record COMPLETED (the STUDY TREATMENT record is not the study disposition).
     assert (adsl.loc[A, "EOSSTT"], adsl.loc[A, "EOSDT"], adsl.loc[A, "DCSREAS"]) == ("COMPLETED", sas("2022-01-10"), "")
     assert (adsl.loc[B, "EOSSTT"], adsl.loc[B, "DCSREAS"]) == ("DISCONTINUED", "WITHDRAWAL BY SUBJECT")
     assert adsl.loc[C, "EOSSTT"] == "ONGOING"
@@ -149,6 +150,42 @@ def test_end_of_study_status(derived):
     assert adsl.loc[E, "EOSSTT"] == "ONGOING"
     dup = [f for f in findings if f.rule == "ADSL-EOS-DUP"]
     assert len(dup) == 1 and dup[0].usubjid == E and "LOST TO FOLLOW-UP" in dup[0].value
+    # EOTSTT/DCTREAS from the STUDY TREATMENT record: A stopped treatment for an ADVERSE EVENT;
+    # every other subject has no end-of-treatment record -> ONGOING, reason blank.
+    assert (adsl.loc[A, "EOTSTT"], adsl.loc[A, "DCTREAS"]) == ("DISCONTINUED", "ADVERSE EVENT")
+    assert set(adsl.loc[[B, C, D, E], "EOTSTT"]) == {"ONGOING"} and set(adsl.loc[[B, C, D, E], "DCTREAS"]) == {""}
+    assert "EOTDT" not in adsl.columns  # date_var null: no date variable made
+
+
+def test_disposition_selection_matching_nothing_is_a_located_warning(adsl_spec):
+    # The old PALACE spec selected DSSCAT 'END OF STUDY', a value neither CT nor the DS uses: every
+    # subject became ONGOING with no word. Now the empty selection is a WARNING listing what occurs.
+    params = dict(adsl_spec.derivation.params)
+    params["disposition"] = {"dataset": "DS", "where": {"DSCAT": ["DISPOSITION EVENT"], "DSSCAT": ["END OF STUDY"]}}
+    spec = adsl_spec.model_copy(update={"derivation": adsl_spec.derivation.model_copy(update={"params": params})})
+    adsl, findings = derive_adsl(sdtm_frames(), spec)
+    f = [f for f in findings if f.rule == "ADAM-SELECT-EMPTY" and f.dataset == "DS"]
+    assert len(f) == 1 and f[0].severity.value == "WARNING"
+    assert "'STUDY PARTICIPATION'" in f[0].message and "'STUDY TREATMENT'" in f[0].message
+    assert f[0].field == "ADSL.derivation.params.disposition.0.where"
+    assert set(adsl["EOSSTT"]) == {"ONGOING"}
+
+
+def test_randomisation_date_from_ds(adsl_spec):
+    # RANDDT from DS DSDECOD 'RANDOMIZED' (the CDISC pilot's way): the first complete DSSTDTC of the
+    # selected records; a subject without one stays missing.
+    params = dict(adsl_spec.derivation.params)
+    params["reference_dates"] = [{"name": "RANDDT", "dataset": "DS", "variable": "DSSTDTC",
+                                  "where": {"var": "DSDECOD", "equals": "RANDOMIZED"}}]
+    spec = adsl_spec.model_copy(update={"derivation": adsl_spec.derivation.model_copy(update={"params": params})})
+    frames = sdtm_frames()
+    extra = pd.DataFrame({"USUBJID": [A, B], "DSSEQ": [9.0, 9.0], "DSCAT": "PROTOCOL MILESTONE", "DSSCAT": "",
+                          "DSDECOD": "RANDOMIZED", "DSTERM": "RANDOMIZED", "DSSTDTC": ["2020-12-30", "2021-02"]})
+    frames["DS"] = pd.concat([frames["DS"], extra], ignore_index=True)
+    adsl, _ = derive_adsl(frames, spec)
+    adsl = adsl.set_index("USUBJID")
+    assert adsl.loc[A, "RANDDT"] == sas("2020-12-30")
+    assert math.isnan(adsl.loc[B, "RANDDT"])  # partial date: not a complete randomisation date
 
 
 def test_death_and_last_known_alive(derived):
@@ -213,3 +250,23 @@ def test_deterministic(adsl_spec):
     a1, _ = derive_adsl(sdtm_frames(), adsl_spec)
     a2, _ = derive_adsl(sdtm_frames(), adsl_spec)
     pd.testing.assert_frame_equal(a1, a2)
+
+
+def test_treatment_name_matching_no_ex_record_is_a_warning(adsl_spec):
+    # A misspelt EXTRT in the spec would make every subject undosed (SAFFL N) without a word.
+    params = {**adsl_spec.derivation.params, "exposure": {"dataset": "EX", "treatments": ["LANREOTIDE AUTOGEL"]}}
+    spec = adsl_spec.model_copy(update={"derivation": adsl_spec.derivation.model_copy(update={"params": params})})
+    adsl, findings = derive_adsl(sdtm_frames(), spec)
+    f = [f for f in findings if f.rule == "ADAM-SELECT-EMPTY" and f.dataset == "EX"]
+    assert len(f) == 1 and "'LANREOTIDE'" in f[0].message and set(adsl["SAFFL"]) == {"N"}
+
+
+def test_cohort_qnam_matching_nothing_is_a_warning(adsl_spec):
+    # SELFFL reads SUPPEX QNAM 'EXADMIN'; a spec naming 'EXADM' would flag nobody, silently.
+    params = dict(adsl_spec.derivation.params)
+    params["cohorts"] = [{**params["cohorts"][0], "qnam": "EXADM", "se_etcd": []}]
+    spec = adsl_spec.model_copy(update={"derivation": adsl_spec.derivation.model_copy(update={"params": params})})
+    adsl, findings = derive_adsl(sdtm_frames(), spec)
+    f = [f for f in findings if f.rule == "ADAM-SELECT-EMPTY" and f.dataset == "SUPPEX"]
+    assert len(f) == 1 and f[0].severity.value == "WARNING" and "'EXADMIN'" in f[0].message
+    assert set(adsl["SELFFL"]) == {"N"}

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from adam.adtte import AdtteParams, derive_adtte
+from adam.adtte import AdtteParams, TteParams, derive_adtte
 from tests.adam.conftest import sas
 
 S = sas("2021-01-04")
@@ -243,16 +243,23 @@ def test_invalid_therapy_date_reported(adtte_spec):
                        "CMSTDTC": ["2021-13-01"]})
     tte, findings = run([adsl_row("P-023")], ovr("P-023", (84, "SD")), adtte_spec, cm)
     check(tte, "P-023", "PFS", adt=S + 84, cnsr=2, evntdesc="NO PROGRESSION OR DEATH", cnsdtdsc=LASTAD)
-    f = [f for f in findings if f.rule == "ADTTE-THERAPY-DATE"]
+    f = [f for f in findings if f.rule == "ADTTE-DATE" and f.dataset == "CM"]
     assert len(f) == 1 and f[0].usubjid == "P-023" and f[0].value == "2021-13-01" and f[0].record == "CMSEQ=4"
 
 
-def test_censor_codes_must_be_distinct(adtte_spec):
-    params = dict(adtte_spec.derivation.params)
-    params["censors"] = {**params["censors"], "alive": {"cnsr": 1, "evntdesc": "ALIVE"}}
-    with pytest.raises(ValidationError, match="its own CNSR"):
-        AdtteParams.model_validate(params)
-    assert AdtteParams.model_validate(adtte_spec.derivation.params).max_gap == 175
+def test_censor_codes_as_the_spec_says_and_last_censor_at_start(adtte_spec):
+    # Several reasons may share a CNSR code (issue 13: "censor codes as the spec says"): OS uses 6 for
+    # both "alive at LSTALVDT" and the fall-back at start. A censor list must end at the start date.
+    os_ = next(p for p in adtte_spec.parameters if p.paramcd == "OS").derivation.params
+    assert [c["cnsr"] for c in os_["censors"]] == [6, 6]
+    TteParams.model_validate(os_)
+    bad = {**os_, "censors": os_["censors"][:1]}
+    with pytest.raises(ValidationError, match="kind 'start'"):
+        TteParams.model_validate(bad)
+    with pytest.raises(ValidationError, match="need `assessments`"):
+        TteParams.model_validate({**os_, "censors": [{"kind": "last_assessment", "cnsr": 1, "evntdesc": "X"},
+                                                     *os_["censors"]]})
+    AdtteParams.model_validate(adtte_spec.derivation.params)
 
 
 def test_many_subjects_vectorised_matches_single(adtte_spec):
