@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from adam.adlb import derive_adlb
+from adam.adqs import derive_adqs
 from adam.adsl import STANDARD_OUTPUTS as ADSL_STANDARD
 from adam.adsl import derive_adsl
+from adam.adsym import derive_adsym
 from adam.adtte import STANDARD_OUTPUTS as ADTTE_STANDARD
 from adam.adtte import derive_adtte
 from studyforge.dataset_writer import shape_to_spec
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Spec
+
+# BDS datasets built from SDTM findings and ADSL (each writes the variables its spec lists)
+BDS_BUILDERS = {"adlb": derive_adlb, "adqs": derive_adqs, "adsym": derive_adsym}
 
 
 def _by_rule(spec: Spec, rule: str) -> Dataset | None:
@@ -42,6 +48,8 @@ def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd
     adrs_ds = spec.datasets.get("ADRS")
     adrs_ds = adrs_ds if adrs_ds is not None and adrs_ds.purpose == "Analysis" else None
     handled = {d.name for d in (adsl_ds, adtte_ds, adrs_ds) if d is not None}
+    bds = {rule: _by_rule(spec, rule) for rule in BDS_BUILDERS}
+    handled |= {d.name for d in bds.values() if d is not None}
     for d in spec.adam():
         if d.name not in handled:
             findings.append(Finding(Severity.WARNING, "ADAM-NO-BUILDER", "no builder for this dataset's derivation rule; "
@@ -60,6 +68,15 @@ def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd
     if adtte_ds is not None:
         raw["ADTTE"], f = derive_adtte(sdtm, raw["ADSL"], raw.get("ADRS"), adtte_ds)
         findings += f
+    for rule, d in bds.items():
+        if d is None:
+            continue
+        df, f = BDS_BUILDERS[rule](sdtm, raw["ADSL"], d)
+        findings += f
+        if len(df.columns):
+            listed = {v.name for v in d.variables}
+            out[d.name], f = shape_to_spec(df[[c for c in df.columns if c in listed]], d)
+            findings += f
     standard = {"ADSL": ADSL_STANDARD, "ADRS": frozenset(), "ADTTE": ADTTE_STANDARD}
     for ds, key in ((adsl_ds, "ADSL"), (adrs_ds, "ADRS"), (adtte_ds, "ADTTE")):
         if ds is None or key not in raw or len(raw[key].columns) == 0:

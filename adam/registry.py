@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from adam.adlb import RULES as ADLB_RULES
+from adam.adqs import RULES as ADQS_RULES
 from adam.adsl import RULES as ADSL_RULES
+from adam.adsym import RULES as ADSYM_RULES
 from adam.adtte import RULES as ADTTE_RULES
 
 
@@ -22,7 +25,7 @@ def _adrs_rules() -> dict[str, type[BaseModel] | None]:
 
 def _merged() -> dict[str, type[BaseModel] | None]:
     rules: dict[str, type[BaseModel] | None] = {}
-    for part in (ADSL_RULES, ADTTE_RULES, _adrs_rules()):
+    for part in (ADSL_RULES, ADTTE_RULES, _adrs_rules(), ADLB_RULES, ADQS_RULES, ADSYM_RULES):
         clash = sorted(set(rules) & set(part))
         if clash:
             raise RuntimeError(f"ADaM rule name(s) defined twice: {', '.join(clash)}")
