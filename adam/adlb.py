@@ -90,7 +90,7 @@ def _grades(aval: np.ndarray, refs: dict[str, np.ndarray], rows: list[Grade]) ->
     return np.where(known | (out > 0), out, np.nan)
 
 
-def _direction(df: pd.DataFrame, crit: Criteria, high: bool) -> np.ndarray:
+def _direction(df: pd.DataFrame, crit: Criteria, high: bool, post: np.ndarray) -> np.ndarray:
     aval = df["AVAL"].to_numpy(float)
     refs = {"ULN": df["ANRHI"].to_numpy(float), "LLN": df["ANRLO"].to_numpy(float),
             "BASE": df["BASE"].to_numpy(float)}
@@ -98,7 +98,7 @@ def _direction(df: pd.DataFrame, crit: Criteria, high: bool) -> np.ndarray:
     if crit.baseline_abnormal:
         base = refs["BASE"]
         with np.errstate(invalid="ignore"):
-            abnormal = base > refs["ULN"] if high else base < refs["LLN"]
+            abnormal = post & (base > refs["ULN"] if high else base < refs["LLN"])
         g = np.where(abnormal, _grades(aval, refs, crit.baseline_abnormal), g)
     return g
 
@@ -107,8 +107,13 @@ def _grade_text(g: pd.Series) -> pd.Series:
     return pd.Series(np.where(g.notna(), g.fillna(0).astype(int).astype(str), ""), index=g.index, dtype="str")
 
 
-def toxicity(df: pd.DataFrame, tests: dict[str, LabTest]) -> pd.DataFrame:
-    """ATOXGRL/H, ATOXDSCL/H, ATOXGR(N) per record, from the parameter's criteria (needs AVAL, ANRLO/HI, BASE)."""
+def toxicity(df: pd.DataFrame, tests: dict[str, LabTest], post: pd.Series | None = None) -> pd.DataFrame:
+    """ATOXGRL/H, ATOXDSCL/H, ATOXGR(N) per record, from the parameter's criteria (needs AVAL, ANRLO/HI, BASE).
+
+    The baseline-abnormal criteria apply to post-baseline records (`post`) only: a baseline record
+    has no earlier baseline of its own, so it is graded against the normal range.
+    """
+    post_ = np.zeros(len(df), dtype=bool) if post is None else post.to_numpy(bool)
     out = pd.DataFrame(index=df.index)
     for var in ("ATOXGRLN", "ATOXGRHN"):
         out[var] = np.nan
@@ -122,7 +127,7 @@ def toxicity(df: pd.DataFrame, tests: dict[str, LabTest]) -> pd.DataFrame:
         for crit, high in ((t.low, False), (t.high, True)):
             if crit is None:
                 continue
-            out.loc[rows, "ATOXGRHN" if high else "ATOXGRLN"] = _direction(sub, crit, high)
+            out.loc[rows, "ATOXGRHN" if high else "ATOXGRLN"] = _direction(sub, crit, high, post_[rows])
             out.loc[rows, "ATOXDSCH" if high else "ATOXDSCL"] = crit.term
     # ATOXGR: the grade of the graded direction; a test graded both ways takes the higher grade, and
     # is grade 0 only when both directions are known to be 0 (admiral derive_var_atoxgr)
@@ -207,13 +212,12 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
     out["ANRIND"] = range_indicator(out["AVAL"], out["ANRLO"], out["ANRHI"])
     by = ["USUBJID", "PARAMCD"]
     out["BNRIND"] = baseline_values(out, by, out["ABLFL"], {"ANRIND": "BNRIND"})["BNRIND"].fillna("").astype("str")
-    tox = toxicity(out, tests)
-    out = pd.concat([out, tox], axis=1)
+    post = out["ADT"] > out[p.baseline.ref_var]
+    out = pd.concat([out, toxicity(out, tests, post)], axis=1)
     base = baseline_values(out, by, out["ABLFL"], {"ATOXGR": "BTOXGR", "ATOXGRN": "BTOXGRN", "ATOXGRL": "BTOXGRL",
                                                     "ATOXGRH": "BTOXGRH"})
     for c in base.columns:
         out[c] = base[c].fillna("").astype("str") if c != "BTOXGRN" else base[c].astype(float)
-    post = out["CHG"].notna() | (out["ADT"] > out[p.baseline.ref_var])
     out["SHIFT1"] = shift(out["BNRIND"], out["ANRIND"]).where(post, "")
     graded = out["ATOXDSCL"].ne("") | out["ATOXDSCH"].ne("")
     out["SHIFT2"] = shift(out["BTOXGR"], out["ATOXGR"]).where(post & graded, "")
