@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from adam.bds import BdsCommon, analysis_date, baseline_values, finish_bds, range_indicator, traceability
+from adam.bds import BdsCommon, baseline_values, complete_date, finish_bds, range_indicator, traceability
 from adam.derive_common import missing_columns, num_col, text_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
@@ -185,7 +185,7 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
                                 dataset=ds.name, variable=src.unit, value=bad.iloc[0]))
     frame["AVAL"] = aval.where(~wrong)
     frame["AVALC"] = text_col(chosen, src.value_char).where(~wrong, "")
-    adt, adtf, valid = analysis_date(text_col(chosen, src.date), imputation="none")
+    adt = complete_date(text_col(chosen, src.date))
     undated = (text_col(chosen, src.date) != "") & adt.isna()
     if undated.any():
         findings.append(Finding(Severity.WARNING, RULE, f"{int(undated.sum())} record(s) with an incomplete or invalid "

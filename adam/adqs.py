@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adam.bds import BdsCommon, analysis_date, finish_bds
+from adam.bds import BdsCommon, complete_date, finish_bds
 from adam.derive_common import missing_columns, num_col, text_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
@@ -195,7 +195,7 @@ def derive_adqs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
                                 "share of items answered; not scored (scoring manual section 4)", dataset=ds.name,
                                 variable="AVAL", value=code))
     recs = pd.concat([scores, summary_scores(scores, summaries)], ignore_index=True)
-    adt, _, _ = analysis_date(recs["_DTC"], imputation="none")
+    adt = complete_date(recs["_DTC"])
     undated = adt.isna()
     if undated.any():
         findings.append(Finding(Severity.WARNING, RULE, f"{int(undated.sum())} score(s) from questionnaires without a "

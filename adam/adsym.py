@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adam.bds import BdsCommon, analysis_date, analysis_day, finish_bds, study_windows
+from adam.bds import BdsCommon, analysis_day, complete_date, finish_bds, study_windows
 from adam.derive_common import missing_columns, num_col, text_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
@@ -95,7 +95,7 @@ def derive_adsym(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset)
                                     f"{src.testcd} = {it.testcd}", dataset=ds.name, variable="PARAMCD", value=code))
     to_param = {it.testcd: code for code, it in items.items()}
     sel = sel.loc[testcd.isin(list(to_param))]
-    adt, _, _ = analysis_date(text_col(sel, src.date), imputation="none")
+    adt = complete_date(text_col(sel, src.date))
     daily = pd.DataFrame({"USUBJID": text_col(sel, "USUBJID"), "PARAMCD": text_col(sel, src.testcd).map(to_param),
                           "ADT": adt, "VALUE": num_col(sel, src.value)})
     ref = p.baseline.ref_var

@@ -320,3 +320,15 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
                                            days_after=ot.days_after, include_start_day=ot.include_start_day)
     out["ASEQ"] = sequence_number(out, ["USUBJID"], ["PARAMCD", "ADT", *order])
     return out
+
+
+def complete_date(dtc: pd.Series) -> pd.Series:
+    """ADT from ISO 8601 text without imputation: the date of a complete date (or datetime), else NaN.
+
+    Parses each distinct value once (a diary or questionnaire repeats few dates over many records).
+    """
+    codes, uniques = pd.factorize(dtc.astype("str").fillna(""), sort=False)
+    adt, _, _ = analysis_date(pd.Series(uniques, dtype="str"), imputation="none")
+    values = adt.to_numpy(dtype=float)
+    out = np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else np.nan, np.nan)
+    return pd.Series(out, index=dtc.index, dtype=float)
