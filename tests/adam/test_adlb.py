@@ -205,3 +205,12 @@ def test_sdtm_variable_names_are_parameters():
     out, _ = derive_adlb({"LB": frame}, adsl("A-001"), spec_with("ADLB", source=src))
     assert one(out, PARAMCD="ALT")["AVAL"] == 35.0
     assert S == one(out, PARAMCD="ALT")["TRTSDT"]
+
+
+def test_source_selection_is_a_parameter():
+    frame = lb([("A-001", "ALT", 1, 35), ("A-001", "HGB", 1, 120)])
+    frame["LBCAT"] = ["CHEMISTRY", "HEMATOLOGY"]
+    src = dict(spec_with("ADLB").derivation.params["source"], where={"LBCAT": ["HEMATOLOGY"]})
+    out, findings = derive_adlb({"LB": frame}, adsl("A-001"), spec_with("ADLB", source=src))
+    assert list(out["PARAMCD"]) == ["HGB"]
+    assert any(f.value == "ALT" and "no LB record" in f.message for f in findings)
