@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from adam.bds import BdsCommon, baseline_values, complete_date, finish_bds, range_indicator, traceability
+from adam.bds import BdsCommon, complete_date, finish_bds, from_flagged, obj, parameter_columns, range_indicator, recode
 from adam.derive_common import missing_columns, num_col, text_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
@@ -103,48 +103,54 @@ def _direction(df: pd.DataFrame, crit: Criteria, high: bool, post: np.ndarray) -
     return g
 
 
-def _grade_text(g: pd.Series) -> pd.Series:
-    return pd.Series(np.where(g.notna(), g.fillna(0).astype(int).astype(str), ""), index=g.index, dtype="str")
+GRADE_TEXT = np.array(["0", "1", "2", "3", "4", "5", ""], dtype=object)
 
 
-def toxicity(df: pd.DataFrame, tests: dict[str, LabTest], post: pd.Series | None = None) -> pd.DataFrame:
+def _grade_text(g: np.ndarray) -> np.ndarray:
+    return GRADE_TEXT[np.where(np.isnan(g), 6, np.nan_to_num(g)).astype(int)]
+
+
+def toxicity(df: pd.DataFrame, tests: dict[str, LabTest], post: np.ndarray | None = None) -> pd.DataFrame:
     """ATOXGRL/H, ATOXDSCL/H, ATOXGR(N) per record, from the parameter's criteria (needs AVAL, ANRLO/HI, BASE).
 
     The baseline-abnormal criteria apply to post-baseline records (`post`) only: a baseline record
     has no earlier baseline of its own, so it is graded against the normal range.
     """
-    post_ = np.zeros(len(df), dtype=bool) if post is None else post.to_numpy(bool)
-    out = pd.DataFrame(index=df.index)
-    for var in ("ATOXGRLN", "ATOXGRHN"):
-        out[var] = np.nan
-    for var in ("ATOXDSCL", "ATOXDSCH"):
-        out[var] = ""
-    for paramcd, t in tests.items():
-        rows = df["PARAMCD"].to_numpy() == paramcd
-        if not rows.any():
+    n = len(df)
+    post_ = np.zeros(n, dtype=bool) if post is None else np.asarray(post, dtype=bool)
+    pid, puniq = pd.factorize(np.asarray(df["PARAMCD"], dtype=object))
+    grades = {"L": np.full(n, np.nan), "H": np.full(n, np.nan)}
+    terms = {"L": np.full(n, "", dtype=object), "H": np.full(n, "", dtype=object)}
+    both = np.zeros(n, dtype=bool)
+    for code, t in tests.items():
+        hit = np.flatnonzero(np.asarray(puniq, dtype=object) == code)
+        if len(hit) == 0:
             continue
+        rows = pid == hit[0]
         sub = df.loc[rows]
-        for crit, high in ((t.low, False), (t.high, True)):
-            if crit is None:
-                continue
-            out.loc[rows, "ATOXGRHN" if high else "ATOXGRLN"] = _direction(sub, crit, high, post_[rows])
-            out.loc[rows, "ATOXDSCH" if high else "ATOXDSCL"] = crit.term
+        both |= rows & (t.low is not None and t.high is not None)
+        for crit, side in ((t.low, "L"), (t.high, "H")):
+            if crit is not None:
+                grades[side][rows] = _direction(sub, crit, side == "H", post_[rows])
+                terms[side][rows] = crit.term
     # ATOXGR: the grade of the graded direction; a test graded both ways takes the higher grade, and
     # is grade 0 only when both directions are known to be 0 (admiral derive_var_atoxgr)
-    lo, hi = out["ATOXGRLN"].to_numpy(float), out["ATOXGRHN"].to_numpy(float)
-    grade = np.fmax(lo, hi)
-    both = df["PARAMCD"].isin([c for c, t in tests.items() if t.low is not None and t.high is not None]).to_numpy()
-    unknown = both & (np.isnan(lo) | np.isnan(hi)) & ~(grade > 0)
-    out["ATOXGRN"] = np.where(unknown, np.nan, grade)
-    for n, c in (("ATOXGRLN", "ATOXGRL"), ("ATOXGRHN", "ATOXGRH"), ("ATOXGRN", "ATOXGR")):
-        out[c] = _grade_text(out[n])
+    lo, hi = grades["L"], grades["H"]
+    with np.errstate(invalid="ignore"):
+        grade = np.fmax(lo, hi)
+        unknown = both & (np.isnan(lo) | np.isnan(hi)) & ~(grade > 0)
+    grade = np.where(unknown, np.nan, grade)
+    return pd.DataFrame({"ATOXDSCL": terms["L"], "ATOXDSCH": terms["H"], "ATOXGRL": _grade_text(lo),
+                         "ATOXGRH": _grade_text(hi), "ATOXGR": _grade_text(grade), "ATOXGRN": grade}, index=df.index)
+
+
+def shift(before: np.ndarray, after: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """'<before> to <after>' where `keep` and both are known (ADaMIG SHIFTy), else blank."""
+    before, after = np.asarray(before, dtype=object), np.asarray(after, dtype=object)
+    ok = np.asarray(keep, dtype=bool) & (before != "") & (after != "")
+    out = np.full(len(before), "", dtype=object)
+    out[ok] = before[ok] + " to " + after[ok]
     return out
-
-
-def shift(before: pd.Series, after: pd.Series) -> pd.Series:
-    """'<before> to <after>' where both are known (ADaMIG SHIFTy), else blank."""
-    both = (before != "") & (after != "")
-    return pd.Series(np.where(both, before + " to " + after, ""), index=before.index, dtype="str")
 
 
 def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
@@ -164,62 +170,67 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
              for prm in ds.parameters if prm.derivation is not None and prm.derivation.rule == "lab_test"}
     if not tests:
         return pd.DataFrame(), [Finding(Severity.ERROR, RULE, "no parameter with rule 'lab_test'", dataset=ds.name)]
-    sel = lb.loc[where_mask(lb, src.where)]
-    testcd = text_col(sel, src.testcd)
+    sel = lb.loc[where_mask(lb, src.where)] if src.where else lb
+    testcd = obj(sel, src.testcd)
     to_param = {t.testcd: code for code, t in tests.items()}
-    chosen = sel.loc[testcd.isin(list(to_param))]
+    paramcd = recode(testcd, to_param)
+    keep = paramcd != ""
+    present = set(pd.unique(testcd))
     for code, t in tests.items():
-        if not (testcd == t.testcd).any():
+        if t.testcd not in present:
             findings.append(Finding(Severity.WARNING, RULE, f"parameter {code}: no {src.dataset} record with "
                                     f"{src.testcd} = {t.testcd}", dataset=ds.name, variable="PARAMCD", value=code))
-    frame = pd.DataFrame({"USUBJID": text_col(chosen, "USUBJID"),
-                          "PARAMCD": text_col(chosen, src.testcd).map(to_param)}, index=chosen.index)
-    aval = num_col(chosen, src.value)
-    unit = text_col(chosen, src.unit)
-    expected = frame["PARAMCD"].map({c: t.unit for c, t in tests.items()})
-    wrong = aval.notna() & (unit != expected)
-    for code, grp in frame.loc[wrong].groupby("PARAMCD", sort=True):
-        bad = unit.loc[grp.index]
-        findings.append(Finding(Severity.WARNING, RULE, f"parameter {code}: {len(grp)} result(s) in unit "
-                                f"{bad.iloc[0]!r}, not the standard {tests[code].unit!r}; AVAL left missing",
-                                dataset=ds.name, variable=src.unit, value=bad.iloc[0]))
-    frame["AVAL"] = aval.where(~wrong)
-    frame["AVALC"] = text_col(chosen, src.value_char).where(~wrong, "")
-    adt = complete_date(text_col(chosen, src.date))
-    undated = (text_col(chosen, src.date) != "") & adt.isna()
+    usubjid = obj(sel, "USUBJID")[keep]
+    known = pd.Index(obj(adsl, "USUBJID")).get_indexer(usubjid) >= 0
+    if not known.all():
+        findings.append(Finding(Severity.WARNING, RULE, f"{int((~known).sum())} record(s) of subjects not in ADSL; "
+                                "not used", dataset=ds.name, variable="USUBJID", value=usubjid[~known][0]))
+    rows = np.flatnonzero(keep)[known]
+    cols = [c for c in dict.fromkeys([src.value, src.value_char, src.unit, src.date, src.low, src.high, src.seq])
+            if c in sel.columns]
+    chosen = sel[cols].iloc[rows]
+    paramcd = paramcd[rows]
+    frame = pd.DataFrame({"USUBJID": usubjid[known], "PARAMCD": paramcd})
+    aval = num_col(chosen, src.value).to_numpy()
+    unit = obj(chosen, src.unit)
+    expected = recode(paramcd, {c: t.unit for c, t in tests.items()})
+    wrong = ~np.isnan(aval) & (unit != expected)
+    if wrong.any():
+        bad = pd.DataFrame({"PARAMCD": paramcd[wrong], "UNIT": unit[wrong]})
+        for code, grp in bad.groupby("PARAMCD", sort=True):
+            findings.append(Finding(Severity.WARNING, RULE, f"parameter {code}: {len(grp)} result(s) in unit "
+                                    f"{grp['UNIT'].iloc[0]!r}, not the standard {tests[code].unit!r}; AVAL left "
+                                    "missing", dataset=ds.name, variable=src.unit, value=grp["UNIT"].iloc[0]))
+    frame["AVAL"] = np.where(wrong, np.nan, aval)
+    frame["AVALC"] = np.where(wrong, "", obj(chosen, src.value_char))
+    dtc = text_col(chosen, src.date).reset_index(drop=True)
+    adt = complete_date(dtc).to_numpy()
+    undated = (dtc.to_numpy(dtype=object) != "") & np.isnan(adt)
     if undated.any():
         findings.append(Finding(Severity.WARNING, RULE, f"{int(undated.sum())} record(s) with an incomplete or invalid "
                                 f"{src.date}: no ADT, so no window, baseline or change", dataset=ds.name,
-                                variable=src.date, value=text_col(chosen, src.date)[undated].iloc[0]))
+                                variable=src.date, value=dtc[undated].iloc[0]))
     frame["ADT"] = adt
-    frame["ANRLO"] = num_col(chosen, src.low)
-    frame["ANRHI"] = num_col(chosen, src.high)
-    seq = num_col(chosen, src.seq)
-    frame = traceability(frame, src.dataset, src.value, seq)
-    order = {prm.paramcd: i + 1 for i, prm in enumerate(ds.parameters)}
-    meta = {prm.paramcd: prm for prm in ds.parameters}
-    frame["PARAM"] = frame["PARAMCD"].map({c: m.param for c, m in meta.items()}).astype("str")
-    frame["PARAMN"] = frame["PARAMCD"].map(order).astype(float)
-    frame["PARCAT1"] = frame["PARAMCD"].map({c: m.parcat1 or "" for c, m in meta.items()}).astype("str")
-    adsl_subjects = set(text_col(adsl, "USUBJID"))
-    orphan = ~frame["USUBJID"].isin(adsl_subjects)
-    if orphan.any():
-        findings.append(Finding(Severity.WARNING, RULE, f"{int(orphan.sum())} record(s) of subjects not in ADSL; "
-                                "not used", dataset=ds.name, variable="USUBJID",
-                                value=frame.loc[orphan, "USUBJID"].iloc[0]))
-        frame = frame.loc[~orphan]
-    out = finish_bds(frame.reset_index(drop=True), adsl, p, order=["SRCSEQ"])
+    frame["ANRLO"] = num_col(chosen, src.low).to_numpy()
+    frame["ANRHI"] = num_col(chosen, src.high).to_numpy()
+    frame["SRCDOM"] = src.dataset
+    frame["SRCVAR"] = src.value
+    frame["SRCSEQ"] = num_col(chosen, src.seq).to_numpy()
+    for c, v in parameter_columns(paramcd, ds.parameters).items():
+        frame[c] = v
+    out = finish_bds(frame, adsl, p, order=["SRCSEQ"])
+    g = out["_G"].to_numpy()
+    abl = out["ABLFL"].to_numpy(dtype=object) == "Y"
     out["ANRIND"] = range_indicator(out["AVAL"], out["ANRLO"], out["ANRHI"])
-    by = ["USUBJID", "PARAMCD"]
-    out["BNRIND"] = baseline_values(out, by, out["ABLFL"], {"ANRIND": "BNRIND"})["BNRIND"].fillna("").astype("str")
-    post = out["ADT"] > out[p.baseline.ref_var]
-    out = pd.concat([out, toxicity(out, tests, post)], axis=1)
-    base = baseline_values(out, by, out["ABLFL"], {"ATOXGR": "BTOXGR", "ATOXGRN": "BTOXGRN", "ATOXGRL": "BTOXGRL",
-                                                    "ATOXGRH": "BTOXGRH"})
-    for c in base.columns:
-        out[c] = base[c].fillna("").astype("str") if c != "BTOXGRN" else base[c].astype(float)
-    out["SHIFT1"] = shift(out["BNRIND"], out["ANRIND"]).where(post, "")
-    graded = out["ATOXDSCL"].ne("") | out["ATOXDSCH"].ne("")
-    out["SHIFT2"] = shift(out["BTOXGR"], out["ATOXGR"]).where(post & graded, "")
-    out = out.sort_values(["USUBJID", "ASEQ"], kind="mergesort").reset_index(drop=True)
+    out["BNRIND"] = from_flagged(g, abl, out["ANRIND"].to_numpy(dtype=object), "")
+    post = (out["ADT"] > out[p.baseline.ref_var]).to_numpy()
+    tox = toxicity(out, tests, post)
+    for c in tox.columns:
+        out[c] = tox[c].to_numpy()
+    for a, b in (("ATOXGR", "BTOXGR"), ("ATOXGRL", "BTOXGRL"), ("ATOXGRH", "BTOXGRH")):
+        out[b] = from_flagged(g, abl, out[a].to_numpy(dtype=object), "")
+    out["BTOXGRN"] = from_flagged(g, abl, out["ATOXGRN"].to_numpy(float))
+    out["SHIFT1"] = shift(out["BNRIND"], out["ANRIND"], post)
+    graded = (tox["ATOXDSCL"].to_numpy(dtype=object) != "") | (tox["ATOXDSCH"].to_numpy(dtype=object) != "")
+    out["SHIFT2"] = shift(out["BTOXGR"], out["ATOXGR"], post & graded)
     return out, findings

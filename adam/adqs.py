@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adam.bds import BdsCommon, complete_date, finish_bds
-from adam.derive_common import missing_columns, num_col, text_col, where_mask
+from adam.bds import BdsCommon, complete_date, finish_bds, obj, parameter_columns, recode
+from adam.derive_common import missing_columns, num_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
 
 RULE = "ADQS"
-KEY = ["USUBJID", "_CAT", "_VISITNUM", "_DTC"]
 
 
 class _P(BaseModel):
@@ -98,53 +97,64 @@ class AdqsParams(BdsCommon):
 RULES: dict[str, type[BaseModel]] = {"adqs": AdqsParams, "qs_scale": QsScale, "qs_summary": QsSummary}
 
 
-def scale_scores(items: pd.DataFrame, scales: dict[str, QsScale]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Transformed scores per questionnaire and scale, and the questionnaires too sparse to score.
+def _group_sums(key: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct keys, sum and count of the non-missing values per key (sort + bincount)."""
+    uk, inv = np.unique(key, return_inverse=True)
+    ok = ~np.isnan(values)
+    return uk, np.bincount(inv, weights=np.where(ok, values, 0.0), minlength=len(uk)), \
+        np.bincount(inv, weights=ok.astype(float), minlength=len(uk))
 
-    `items` has KEY columns, _TESTCD and _VALUE (numeric). Scoring manual 3rd ed., section 2:
-    RS = mean of answered items; functional S = (1 - (RS-1)/range) x 100, symptom/global
-    S = (RS-1)/range x 100; section 4: scored when answered items >= min_fraction x items.
+
+def scale_scores(q: np.ndarray, k: np.ndarray, value: np.ndarray, scales: list[QsScale]) -> tuple[np.ndarray, ...]:
+    """Scores per (questionnaire q, scale k) from item rows: (q, k, S) of the scored and (k,) of the too sparse.
+
+    EORTC QLQ-C30 Scoring Manual 3rd ed., section 2: RS = mean of the answered items; functional
+    S = (1 - (RS-1)/range) x 100, symptom/global S = (RS-1)/range x 100; section 4: scored when the
+    answered items are at least min_fraction of the scale's items.
     """
-    member = pd.DataFrame([(s.category, i, code) for code, s in scales.items() for i in s.items],
-                          columns=["_CAT", "_TESTCD", "PARAMCD"])
-    m = items.merge(member, on=["_CAT", "_TESTCD"], how="inner", sort=False)
-    g = m.groupby([*KEY, "PARAMCD"], sort=False, observed=True)["_VALUE"]
-    agg = pd.DataFrame({"RS": g.mean(), "ANSWERED": g.count()}).reset_index()
-    n_items = agg["PARAMCD"].map({c: len(s.items) for c, s in scales.items()})
-    need = agg["PARAMCD"].map({c: s.min_fraction for c, s in scales.items()}) * n_items
-    scored = agg["ANSWERED"] >= need - 1e-9
-    rng = agg["PARAMCD"].map({c: s.range for c, s in scales.items()}).astype(float)
-    functional = agg["PARAMCD"].map({c: s.kind == "functional" for c, s in scales.items()}).astype(bool)
-    lin = (agg["RS"] - 1) / rng * 100
-    agg["AVAL"] = np.where(functional, 100 - lin, lin)
-    return agg.loc[scored, [*KEY, "PARAMCD", "AVAL"]], agg.loc[~scored, [*KEY, "PARAMCD"]]
+    ns = len(scales)
+    uk, sums, counts = _group_sums(q.astype(np.int64) * ns + k, value)
+    qk, kk = uk // ns, uk % ns
+    n_items = np.array([len(s.items) for s in scales], dtype=float)[kk]
+    need = np.array([s.min_fraction for s in scales])[kk] * n_items
+    scored = counts >= need - 1e-9
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rs = sums / counts
+    rng = np.array([s.range for s in scales], dtype=float)[kk]
+    lin = (rs - 1) / rng * 100
+    functional = np.array([s.kind == "functional" for s in scales])[kk]
+    score = np.where(functional, 100 - lin, lin)
+    return qk[scored], kk[scored], score[scored], kk[~scored]
 
 
-def summary_scores(scores: pd.DataFrame, summaries: dict[str, QsSummary]) -> pd.DataFrame:
-    """Giesinger et al. 2016: mean of the component scores, symptom components as 100 - score."""
+def summary_scores(q: np.ndarray, k: np.ndarray, score: np.ndarray, codes: list[str],
+                   summaries: dict[str, QsSummary]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Giesinger et al. 2016: per questionnaire the mean of the component scores, symptom ones as 100 - S."""
     out = []
     for code, s in summaries.items():
-        part = scores.loc[scores["PARAMCD"].isin(s.components)].copy()
-        part["AVAL"] = np.where(part["PARAMCD"].isin(s.reverse), 100 - part["AVAL"], part["AVAL"])
-        g = part.groupby(KEY, sort=False, observed=True)["AVAL"]
-        agg = pd.DataFrame({"AVAL": g.mean(), "N": g.count()}).reset_index()
-        agg = agg.loc[agg["N"] >= (s.min_components or len(s.components))].drop(columns="N")
-        agg["PARAMCD"] = code
-        out.append(agg)
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=[*KEY, "PARAMCD", "AVAL"])
+        comp = np.isin(k, [codes.index(c) for c in s.components if c in codes])
+        rev = np.isin(k, [codes.index(c) for c in s.reverse if c in codes])
+        val = np.where(rev, 100 - score, score)[comp]
+        uq, sums, counts = _group_sums(q[comp], val)
+        full = counts >= (s.min_components or len(s.components))
+        out.append((code, uq[full], sums[full] / counts[full]))
+    return out
 
 
-def responder_flags(chg: pd.Series, better_up: pd.Series, r: Responder) -> pd.DataFrame:
+def responder_flags(chg: np.ndarray, better_up: np.ndarray, r: Responder) -> dict[str, np.ndarray]:
     """CRIT1/CRIT1FL (deterioration) and CRIT2/CRIT2FL (improvement) where CHG is known, else blank."""
-    has = chg.notna()
-    signed = np.where(better_up.to_numpy(bool), chg, -chg)  # > 0 means better
-    worse = has & (signed <= -r.threshold)
-    better = has & (signed >= r.threshold)
-    blank = pd.Series("", index=chg.index, dtype="str")
-    return pd.DataFrame({
-        "CRIT1": blank.where(~has, r.deterioration), "CRIT1FL": blank.where(~has, np.where(worse, "Y", "N")),
-        "CRIT2": blank.where(~has, r.improvement), "CRIT2FL": blank.where(~has, np.where(better, "Y", "N")),
-    }, index=chg.index).astype("str")
+    has = ~np.isnan(chg)
+    signed = np.where(better_up, chg, -chg)  # > 0 means better
+    with np.errstate(invalid="ignore"):
+        worse, better = has & (signed <= -r.threshold), has & (signed >= r.threshold)
+
+    def text(mask: np.ndarray, value: str) -> np.ndarray:
+        out = np.full(len(chg), "", dtype=object)
+        out[mask] = value
+        return out
+
+    return {"CRIT1": text(has, r.deterioration), "CRIT1FL": np.where(worse, "Y", np.where(has, "N", "")).astype(object),
+            "CRIT2": text(has, r.improvement), "CRIT2FL": np.where(better, "Y", np.where(has, "N", "")).astype(object)}
 
 
 def derive_adqs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
@@ -158,61 +168,89 @@ def derive_adqs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
     miss = missing_columns(qs, ["USUBJID", src.category, src.testcd, src.value, src.date], src.dataset, RULE)
     if miss:
         return pd.DataFrame(), miss
-    scales = {prm.paramcd: QsScale.model_validate(prm.derivation.params)
-              for prm in ds.parameters if prm.derivation is not None and prm.derivation.rule == "qs_scale"}
+    scale_map = {prm.paramcd: QsScale.model_validate(prm.derivation.params)
+                 for prm in ds.parameters if prm.derivation is not None and prm.derivation.rule == "qs_scale"}
     summaries = {prm.paramcd: QsSummary.model_validate(prm.derivation.params)
                  for prm in ds.parameters if prm.derivation is not None and prm.derivation.rule == "qs_summary"}
+    codes, scales = list(scale_map), list(scale_map.values())
     findings: list[Finding] = []
     for code, s in summaries.items():
-        unknown = sorted(set(s.components) - set(scales))
+        unknown = sorted(set(s.components) - set(scale_map))
         if unknown:
             findings.append(Finding(Severity.ERROR, RULE, f"summary {code}: components without a qs_scale parameter: "
                                     f"{', '.join(unknown)}", dataset=ds.name, variable="PARAMCD", value=code))
-    sel = qs.loc[where_mask(qs, src.where)]
-    items = pd.DataFrame({"USUBJID": text_col(sel, "USUBJID"), "_CAT": text_col(sel, src.category),
-                          "_VISITNUM": num_col(sel, src.visit).fillna(-1.0), "_DTC": text_col(sel, src.date),
-                          "_TESTCD": text_col(sel, src.testcd), "_VALUE": num_col(sel, src.value)})
-    for code, s in scales.items():
-        present = set(items.loc[items["_CAT"] == s.category, "_TESTCD"].unique())
-        absent = [i for i in s.items if i not in present]
+    sel = qs.loc[where_mask(qs, src.where)] if src.where else qs
+    cat_c, cat_u = pd.factorize(obj(sel, src.category))
+    tc_c, tc_u = pd.factorize(obj(sel, src.testcd))
+    cat_pos = {c: i for i, c in enumerate(cat_u)}
+    tc_pos = {t: i for i, t in enumerate(tc_u)}
+    nt = max(len(tc_u), 1)
+    pair = cat_c.astype(np.int64) * nt + tc_c
+    member = [(cat_pos[s.category] * nt + tc_pos[i], k) for k, s in enumerate(scales) for i in s.items
+              if s.category in cat_pos and i in tc_pos]
+    present = {(s.category, i) for s in scales for i in s.items if s.category in cat_pos and i in tc_pos}
+    for code, s in scale_map.items():
+        absent = [i for i in s.items if (s.category, i) not in present]
         if absent:
             findings.append(Finding(Severity.WARNING, RULE, f"scale {code}: item(s) never found in {src.dataset} "
                                     f"({src.category} = {s.category}): {', '.join(absent)}", dataset=ds.name,
                                     variable=src.testcd, value=absent[0]))
-    bad = items["_VALUE"].notna()
-    for code, s in scales.items():
-        top = 1 + s.range
-        out_of_range = bad & (items["_CAT"] == s.category) & items["_TESTCD"].isin(s.items) & \
-            ((items["_VALUE"] < 1) | (items["_VALUE"] > top))
-        if out_of_range.any():
-            findings.append(Finding(Severity.ERROR, RULE, f"scale {code}: {int(out_of_range.sum())} response(s) outside "
-                                    f"1..{top:g}; not scored", dataset=ds.name, variable=src.value,
-                                    value=str(items.loc[out_of_range, "_VALUE"].iloc[0])))
-            items.loc[out_of_range, "_VALUE"] = np.nan
-    scores, sparse = scale_scores(items, scales)
-    for code, n in sparse.groupby("PARAMCD", sort=True).size().items():
-        findings.append(Finding(Severity.NOTICE, RULE, f"scale {code}: {n} questionnaire(s) with fewer than the required "
-                                "share of items answered; not scored (scoring manual section 4)", dataset=ds.name,
-                                variable="AVAL", value=code))
-    recs = pd.concat([scores, summary_scores(scores, summaries)], ignore_index=True)
-    adt = complete_date(recs["_DTC"])
-    undated = adt.isna()
+    mem = pd.DataFrame(member, columns=["pair", "k"], dtype=np.int64)
+    rows = np.flatnonzero(np.isin(pair, mem["pair"].to_numpy()))
+    usubjid = obj(sel, "USUBJID")[rows]
+    dtc = obj(sel, src.date)[rows]
+    visit = num_col(sel, src.visit).to_numpy()[rows] if src.visit in sel.columns else np.full(len(rows), -1.0)
+    # one questionnaire = subject, instrument, visit and date
+    parts = [pd.factorize(usubjid)[0], cat_c[rows], pd.factorize(np.nan_to_num(visit, nan=-1.0))[0],
+             pd.factorize(dtc)[0]]
+    qkey = np.zeros(len(rows), dtype=np.int64)
+    for part in parts:
+        qkey = qkey * (int(part.max()) + 1 if len(part) else 1) + part
+    qid, _ = pd.factorize(qkey)
+    items = pd.DataFrame({"pair": pair[rows], "row": np.arange(len(rows))}).merge(mem, on="pair", how="inner")
+    r, k = items["row"].to_numpy(), items["k"].to_numpy()
+    value = num_col(sel, src.value).to_numpy()[rows][r]
+    top = 1 + np.array([s.range for s in scales])[k]
+    with np.errstate(invalid="ignore"):
+        bad = (value < 1) | (value > top)
+    for kk in np.unique(k[bad]):
+        hit = bad & (k == kk)
+        findings.append(Finding(Severity.ERROR, RULE, f"scale {codes[kk]}: {int(hit.sum())} response(s) outside "
+                                f"1..{1 + scales[kk].range:g}; not scored", dataset=ds.name, variable=src.value,
+                                value=f"{value[hit][0]:g}"))
+    value = np.where(bad, np.nan, value)
+    sq, sk, score, sparse = scale_scores(qid[r], k, value, scales)
+    for kk, n in zip(*np.unique(sparse, return_counts=True)):
+        findings.append(Finding(Severity.NOTICE, RULE, f"scale {codes[kk]}: {n} questionnaire(s) with fewer than the "
+                                "required share of items answered; not scored (scoring manual section 4)",
+                                dataset=ds.name, variable="AVAL", value=codes[kk]))
+    rec_q = [sq]
+    rec_code = [np.asarray(codes, dtype=object)[sk]]
+    rec_val = [score]
+    for code, uq, val in summary_scores(sq, sk, score, codes, summaries):
+        rec_q.append(uq)
+        rec_code.append(np.full(len(uq), code, dtype=object))
+        rec_val.append(val)
+    q_all = np.concatenate(rec_q)
+    first = np.full(int(qid.max()) + 1 if len(qid) else 0, 0, dtype=np.int64)
+    first[qid[::-1]] = np.arange(len(qid))[::-1]          # a row of each questionnaire
+    at = first[q_all]
+    recs = pd.DataFrame({"USUBJID": usubjid[at], "PARAMCD": np.concatenate(rec_code), "AVAL": np.concatenate(rec_val),
+                         "_VISITNUM": np.nan_to_num(visit[at], nan=-1.0)})
+    rec_dtc = pd.Series(dtc[at], dtype=object)
+    adt = complete_date(rec_dtc).to_numpy()
+    undated = np.isnan(adt)
     if undated.any():
         findings.append(Finding(Severity.WARNING, RULE, f"{int(undated.sum())} score(s) from questionnaires without a "
                                 f"complete {src.date}: no ADT, so no window, baseline or change", dataset=ds.name,
-                                variable=src.date, value=recs.loc[undated, "_DTC"].iloc[0]))
+                                variable=src.date, value=rec_dtc[undated].iloc[0]))
     recs["ADT"] = adt
-    meta = {prm.paramcd: prm for prm in ds.parameters}
-    order = {prm.paramcd: i + 1 for i, prm in enumerate(ds.parameters)}
-    recs["PARAM"] = recs["PARAMCD"].map({c: m.param for c, m in meta.items()}).astype("str")
-    recs["PARAMN"] = recs["PARAMCD"].map(order).astype(float)
-    recs["PARCAT1"] = recs["PARAMCD"].map({c: m.parcat1 or "" for c, m in meta.items()}).astype("str")
-    recs["PARCAT2"] = recs["PARAMCD"].map({c: m.parcat2 or "" for c, m in meta.items()}).astype("str")
-    recs = recs.loc[recs["USUBJID"].isin(set(text_col(adsl, "USUBJID")))]
-    recs = recs.sort_values(["USUBJID", "PARAMN", "ADT", "_VISITNUM"], kind="mergesort")
-    out = finish_bds(recs.drop(columns=["_CAT", "_DTC"]).reset_index(drop=True), adsl, p, order=["_VISITNUM"])
-    better_up = out["PARAMCD"].map({**{c: s.higher_is_better for c, s in scales.items()},
-                                    **{c: True for c in summaries}}).astype(bool)
-    out = pd.concat([out, responder_flags(out["CHG"], better_up, p.responder)], axis=1)
-    out = out.drop(columns=["_VISITNUM"]).sort_values(["USUBJID", "ASEQ"], kind="mergesort").reset_index(drop=True)
-    return out, findings
+    for c, v in parameter_columns(recs["PARAMCD"].to_numpy(), ds.parameters).items():
+        recs[c] = v
+    known = pd.Index(obj(adsl, "USUBJID")).get_indexer(recs["USUBJID"].to_numpy()) >= 0
+    out = finish_bds(recs.loc[known], adsl, p, order=["_VISITNUM"])
+    better = {**{c: s.higher_is_better for c, s in scale_map.items()}, **{c: True for c in summaries}}
+    better_up = recode(out["PARAMCD"].to_numpy(), better, True).astype(bool)
+    for c, v in responder_flags(out["CHG"].to_numpy(float), better_up, p.responder).items():
+        out[c] = v
+    return out.drop(columns=["_VISITNUM"]), findings

@@ -119,7 +119,8 @@ def derive_adsym(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset)
     out = finish_bds(recs.reset_index(drop=True), adsl, p, windowed=True)
     thr = p.responder.threshold_pct
     has = out["PCHG"].notna()
-    out["CRIT1"] = pd.Series(np.where(has, p.responder.text, ""), index=out.index, dtype="str")
-    out["CRIT1FL"] = pd.Series(np.where(has, np.where(out["PCHG"] <= -thr, "Y", "N"), ""), index=out.index, dtype="str")
-    out = out.sort_values(["USUBJID", "ASEQ"], kind="mergesort").reset_index(drop=True)
+    crit = np.full(len(out), "", dtype=object)
+    crit[has.to_numpy()] = p.responder.text
+    out["CRIT1"] = crit
+    out["CRIT1FL"] = np.where(has, np.where(out["PCHG"] <= -thr, "Y", "N"), "").astype(object)
     return out, findings

@@ -155,106 +155,81 @@ class Windows(_Strict):
 def study_windows(ady: pd.Series, spec: Windows) -> pd.DataFrame:
     """AVISIT, AVISITN, AWTARGET, AWLO, AWHI, AWTDIFF, AWU for each ADY (blank outside every window)."""
     a = np.asarray(ady, dtype=float)
-    n = len(a)
-    idx = np.full(n, -1)
+    idx = np.full(len(a), -1)
     for i, w in enumerate(spec.windows):
         idx = np.where((a >= w.lo) & (a <= w.hi) & (idx < 0), i, idx)
-    hit = idx >= 0
-    safe = np.where(hit, idx, 0)
 
     def col(values: list, char: bool) -> np.ndarray:
-        arr = np.asarray(values, dtype=object if char else float)[safe]
-        return np.where(hit, arr, "" if char else np.nan)
+        table = np.asarray([*values, "" if char else np.nan], dtype=object if char else float)
+        return table[idx]                     # -1 takes the appended blank
 
-    target = col([w.target for w in spec.windows], False).astype(float)
-    out = pd.DataFrame({
-        "AVISIT": pd.Series(col([w.avisit for w in spec.windows], True), index=ady.index, dtype="str"),
-        "AVISITN": col([w.avisitn for w in spec.windows], False).astype(float),
+    target = col([w.target for w in spec.windows], False)
+    return pd.DataFrame({
+        "AVISIT": col([w.avisit for w in spec.windows], True),
+        "AVISITN": col([w.avisitn for w in spec.windows], False),
         "AWTARGET": target,
-        "AWLO": col([w.lo for w in spec.windows], False).astype(float),
-        "AWHI": col([w.hi for w in spec.windows], False).astype(float),
+        "AWLO": col([w.lo for w in spec.windows], False),
+        "AWHI": col([w.hi for w in spec.windows], False),
         "AWTDIFF": np.abs(a - target),
-        "AWU": np.where(hit, spec.unit, ""),
+        "AWU": np.where(idx >= 0, spec.unit, "").astype(object),
     }, index=ady.index)
-    out["AWU"] = out["AWU"].astype("str")
+
+
+def pick(group: np.ndarray, keys: Sequence[np.ndarray], mask: np.ndarray, *, last: bool) -> np.ndarray:
+    """True on the first (or last) masked row of each group after sorting by `keys` (most significant first)."""
+    out = np.zeros(len(group), dtype=bool)
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return out
+    srt = idx[np.lexsort(tuple(np.asarray(k)[idx] for k in reversed(keys)) + (group[idx],))]
+    g = group[srt]
+    edge = np.r_[g[1:] != g[:-1], True] if last else np.r_[True, g[1:] != g[:-1]]
+    out[srt[edge]] = True
     return out
 
 
-def baseline_flag(df: pd.DataFrame, by: Sequence[str], *, adt: str, ref: str, value: str,
-                  include_ref_day: bool = True, order: Sequence[str] = ()) -> pd.Series:
-    """ABLFL: 'Y' on the last record with a non-missing value dated on or before the reference date.
-
-    `include_ref_day=False` makes the rule strictly before the reference date. `order` breaks ties
-    on the same date (e.g. --SEQ): the last record in that order wins.
-    """
-    d = np.asarray(df[adt], dtype=float)
-    r = np.asarray(df[ref], dtype=float)
-    eligible = np.isfinite(d) & np.isfinite(r) & df[value].notna().to_numpy()
-    eligible &= (d <= r) if include_ref_day else (d < r)
-    return extreme_flag(df, by, [adt, *order], mask=pd.Series(eligible, index=df.index), last=True)
+def from_flagged(group: np.ndarray, flag: np.ndarray, values: np.ndarray, missing=np.nan) -> np.ndarray:
+    """The value of each group's flagged record on every record of the group (BASE from AVAL ...)."""
+    values = np.asarray(values)
+    table = np.full(int(group.max()) + 2 if len(group) else 1, missing, dtype=values.dtype if values.dtype == object
+                    else float)
+    table[group[flag]] = values[flag]
+    return table[np.where(group >= 0, group, len(table) - 1)]
 
 
-def baseline_values(df: pd.DataFrame, by: Sequence[str], flag: pd.Series,
-                    columns: Mapping[str, str]) -> pd.DataFrame:
-    """Columns of the flagged baseline record copied to every record of its group (BASE from AVAL ...)."""
-    src = df.loc[flag == "Y", list(by) + list(columns)].rename(columns=dict(columns))
-    src = src.drop_duplicates(list(by))
-    out = df[list(by)].merge(src, on=list(by), how="left", sort=False)
-    out.index = df.index
-    return out[list(columns.values())]
+def flag_text(mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, "Y", "").astype(object)
 
 
-def change(aval: pd.Series, base: pd.Series) -> pd.Series:
+def change(aval: np.ndarray, base: np.ndarray) -> np.ndarray:
     """CHG = AVAL - BASE (missing when either is)."""
-    return aval.astype(float) - base.astype(float)
+    return np.asarray(aval, dtype=float) - np.asarray(base, dtype=float)
 
 
-def percent_change(aval: pd.Series, base: pd.Series) -> pd.Series:
+def percent_change(aval: np.ndarray, base: np.ndarray) -> np.ndarray:
     """PCHG = (AVAL - BASE) / BASE x 100; missing when BASE is 0 or missing (ADaMIG 1.3, PCHG)."""
-    b = base.astype(float)
-    return ((aval.astype(float) - b) / b.where(b != 0) * 100).astype(float)
+    b = np.asarray(base, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, (np.asarray(aval, dtype=float) - b) / b * 100, np.nan)
 
 
-def representative_flag(df: pd.DataFrame, by: Sequence[str], *, value: str, tie: str = "later",
-                        baseline_flag_col: str = "ABLFL", baseline_windows: Sequence[str] = ()) -> pd.Series:
-    """ANL01FL: per subject/parameter/window the record nearest AWTARGET with a non-missing value.
-
-    Ties on AWTDIFF go to the later (or earlier) ADT, then the later source order. In a baseline
-    window the representative is the baseline record itself, so ANL01FL and ABLFL agree.
-    """
-    inwin = (df["AVISIT"] != "") & df[value].notna()
-    base_win = df["AVISIT"].isin(list(baseline_windows))
-    normal = inwin & ~base_win
-    key = df[["AWTDIFF", "ADT"]].copy()
-    key["_neg_adt"] = -key["ADT"] if tie == "later" else key["ADT"]
-    key["_pos"] = -np.arange(len(df), dtype=float)
-    work = pd.concat([df[list(by) + ["AVISIT"]], key[["AWTDIFF", "_neg_adt", "_pos"]]], axis=1)
-    flag = extreme_flag(work, [*by, "AVISIT"], ["AWTDIFF", "_neg_adt", "_pos"], mask=normal)
-    flag = flag.where(~base_win, np.where(df[baseline_flag_col] == "Y", "Y", ""))
-    return flag.astype("str")
-
-
-def range_indicator(aval: pd.Series, lo: pd.Series, hi: pd.Series) -> pd.Series:
+def range_indicator(aval, lo, hi) -> np.ndarray:
     """ANRIND: LOW below ANRLO, HIGH above ANRHI, NORMAL otherwise; blank without a value or range."""
-    a = np.asarray(aval, dtype=float)
-    lo_ = np.asarray(lo, dtype=float)
-    hi_ = np.asarray(hi, dtype=float)
+    a, lo_, hi_ = (np.asarray(x, dtype=float) for x in (aval, lo, hi))
     known = np.isfinite(a) & (np.isfinite(lo_) | np.isfinite(hi_))
-    out = np.select([known & np.isfinite(lo_) & (a < lo_), known & np.isfinite(hi_) & (a > hi_), known],
-                    ["LOW", "HIGH", "NORMAL"], "")
-    return pd.Series(out, index=aval.index, dtype="str")
+    with np.errstate(invalid="ignore"):
+        out = np.select([known & (a < lo_), known & (a > hi_), known], ["LOW", "HIGH", "NORMAL"], "")
+    return out.astype(object)
 
 
-def on_treatment_flag(adt: pd.Series, start: pd.Series, end: pd.Series, *, days_after: int,
-                      include_start_day: bool) -> pd.Series:
+def on_treatment_flag(adt, start, end, *, days_after: int, include_start_day: bool) -> np.ndarray:
     """ONTRTFL: 'Y' when start <= ADT <= end + days_after (start day itself only if asked)."""
-    a = np.asarray(adt, dtype=float)
-    s = np.asarray(start, dtype=float)
-    e = np.asarray(end, dtype=float)
+    a, s, e = (np.asarray(x, dtype=float) for x in (adt, start, end))
     e = np.where(np.isfinite(e), e, np.inf)  # still on treatment: no end yet
-    lower = (a >= s) if include_start_day else (a > s)
-    on = np.isfinite(a) & np.isfinite(s) & lower & (a <= e + days_after)
-    return pd.Series(np.where(on, "Y", ""), index=adt.index, dtype="str")
+    with np.errstate(invalid="ignore"):
+        lower = (a >= s) if include_start_day else (a > s)
+        on = np.isfinite(a) & np.isfinite(s) & lower & (a <= e + days_after)
+    return flag_text(on)
 
 
 class BaselineRule(_Strict):
@@ -282,53 +257,127 @@ class BdsCommon(_Strict):
     on_treatment: OnTreatment | None = None
 
 
+def _subject_columns(out: pd.DataFrame, sid: np.ndarray, suniq: np.ndarray, adsl: pd.DataFrame,
+                     names: Sequence[str]) -> None:
+    """ADSL variables onto the records by subject (numpy take through an indexer, no string merge)."""
+    a = adsl.drop_duplicates("USUBJID")
+    where = pd.Index(np.asarray(a["USUBJID"], dtype=object)).get_indexer(suniq)
+    row = where[sid] if len(sid) else np.zeros(0, dtype=np.int64)
+    absent = row < 0
+    for c in names:
+        if c in out.columns or c not in a.columns:
+            continue
+        vals = a[c].to_numpy()
+        if pd.api.types.is_numeric_dtype(a[c]):
+            col = np.append(vals.astype(float), np.nan)[np.where(absent, len(vals), row)]
+        else:
+            col = np.append(np.asarray(a[c].fillna(""), dtype=object), "")[np.where(absent, len(vals), row)]
+        out[c] = col
+
+
 def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
                order: Sequence[str] = (), windowed: bool = False) -> pd.DataFrame:
     """ADY, windows, ABLFL, BASE/CHG/PCHG, ANL01FL, ONTRTFL and ASEQ on records that carry USUBJID,
-    PARAMCD, ADT and AVAL (whole frame at once). `order` breaks same-date ties (e.g. SRCSEQ).
+    PARAMCD, ADT and AVAL (whole frame at once, integer keys). `order` breaks same-date ties (e.g.
+    SRCSEQ). Returns the records sorted by USUBJID and ASEQ, with `_G` the subject/parameter code.
 
     `windowed=True`: the records are already one per window (AVISIT ... AWU given, e.g. averages of
     daily records); the baseline is then the record of the baseline window, not the last before the date.
     """
-    by = ["USUBJID", "PARAMCD"]
+    out = df.reset_index(drop=True).copy(deep=False)
+    n = len(out)
+    sid, suniq = pd.factorize(np.asarray(out["USUBJID"], dtype=object), sort=True)
+    pid, puniq = pd.factorize(np.asarray(out["PARAMCD"], dtype=object), sort=True)
+    g = sid.astype(np.int64) * max(len(puniq), 1) + pid
     ref = common.baseline.ref_var
-    need = [ref]
+    names = [ref, *common.adsl_vars]
     if common.on_treatment is not None:
-        need += [common.on_treatment.start_var, common.on_treatment.end_var]
-    subj = adsl[["USUBJID", *[c for c in dict.fromkeys(need) if c in adsl.columns]]].drop_duplicates("USUBJID")
-    out = df.merge(subj, on="USUBJID", how="left", sort=False)
-    out = merge_subject_vars(out, adsl, common.adsl_vars)
-    out["ADY"] = analysis_day(out["ADT"], out[ref])
-    base = [w.avisit for w in common.windows.windows if w.baseline]
+        names += [common.on_treatment.start_var, common.on_treatment.end_var]
+    _subject_columns(out, sid, suniq, adsl, list(dict.fromkeys(names)))
+    adt = out["ADT"].to_numpy(float)
+    refd = out[ref].to_numpy(float)
+    aval = out["AVAL"].to_numpy(float)
+    out["ADY"] = analysis_day(out["ADT"], out[ref]).to_numpy()
+    base_windows = [w.avisit for w in common.windows.windows if w.baseline]
+    if not windowed:
+        for c, v in study_windows(out["ADY"], common.windows).items():
+            out[c] = v.to_numpy()
+    vid, vuniq = pd.factorize(np.asarray(out["AVISIT"], dtype=object))
+    vuniq = np.asarray(vuniq, dtype=object)
+    in_window = np.append(vuniq != "", False)[vid] & ~np.isnan(aval)
+    base_win = np.append(np.isin(vuniq, base_windows), False)[vid]
+    pos = np.arange(n, dtype=float)
     if windowed:
-        flag = out["AVISIT"].isin(base) & out["AVAL"].notna()
-        out["ABLFL"] = extreme_flag(out, by, ["ADT"], mask=flag, last=True)
+        abl = pick(g, [adt], in_window & base_win, last=True)
     else:
-        out = pd.concat([out, study_windows(out["ADY"], common.windows)], axis=1)
-        out["ABLFL"] = baseline_flag(out, by, adt="ADT", ref=ref, value="AVAL",
-                                     include_ref_day=common.baseline.include_ref_day, order=order)
-    out["BASE"] = baseline_values(out, by, out["ABLFL"], {"AVAL": "BASE"})["BASE"]
+        with np.errstate(invalid="ignore"):
+            before = adt <= refd if common.baseline.include_ref_day else adt < refd
+        eligible = before & ~np.isnan(aval)
+        abl = pick(g, [adt, *(out[o].to_numpy(float) for o in order), pos], eligible, last=True)
+    out["ABLFL"] = flag_text(abl)
+    base = from_flagged(g, abl, aval)
+    out["BASE"] = base
     # change from baseline only on post-baseline records: after the reference date (or from it on, when
     # the baseline must precede it); undated records get none
-    post = out["ADT"].gt(out[ref]) if common.baseline.include_ref_day else out["ADT"].ge(out[ref])
-    out["CHG"] = change(out["AVAL"], out["BASE"]).where(post)
-    out["PCHG"] = percent_change(out["AVAL"], out["BASE"]).where(post)
-    out["ANL01FL"] = representative_flag(out, by, value="AVAL", tie=common.windows.tie, baseline_windows=base)
+    with np.errstate(invalid="ignore"):
+        post = adt > refd if common.baseline.include_ref_day else adt >= refd
+    out["CHG"] = np.where(post, change(aval, base), np.nan)
+    out["PCHG"] = np.where(post, percent_change(aval, base), np.nan)
+    later = -adt if common.windows.tie == "later" else adt
+    gw = g * (len(vuniq) + 1) + vid
+    anl = pick(gw, [out["AWTDIFF"].to_numpy(float), later, -pos], in_window & ~base_win, last=False)
+    out["ANL01FL"] = flag_text(anl | (base_win & abl))
     if common.on_treatment is not None:
         ot = common.on_treatment
-        out["ONTRTFL"] = on_treatment_flag(out["ADT"], out[ot.start_var], out[ot.end_var],
+        out["ONTRTFL"] = on_treatment_flag(adt, out[ot.start_var], out[ot.end_var],
                                            days_after=ot.days_after, include_start_day=ot.include_start_day)
-    out["ASEQ"] = sequence_number(out, ["USUBJID"], ["PARAMCD", "ADT", *order])
+    keys = [sid, pid, np.where(np.isnan(adt), np.inf, adt), *(out[o].to_numpy(float) for o in order), pos]
+    srt = np.lexsort(tuple(reversed(keys)))
+    s_sorted = sid[srt]
+    start = np.r_[0, np.flatnonzero(s_sorted[1:] != s_sorted[:-1]) + 1]
+    lengths = np.diff(np.r_[start, n])
+    seq = np.arange(n) - np.repeat(start, lengths) + 1
+    out = out.iloc[srt].reset_index(drop=True)
+    out["ASEQ"] = seq.astype(float)
+    out["_G"] = g[srt]
     return out
+
+
+TIME_PART = r"(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?"
 
 
 def complete_date(dtc: pd.Series) -> pd.Series:
     """ADT from ISO 8601 text without imputation: the date of a complete date (or datetime), else NaN.
 
-    Parses each distinct value once (a diary or questionnaire repeats few dates over many records).
+    Parses each distinct date once (many records share few dates); a malformed time part voids the value.
     """
-    codes, uniques = pd.factorize(dtc.astype("str").fillna(""), sort=False)
-    adt, _, _ = analysis_date(pd.Series(uniques, dtype="str"), imputation="none")
-    values = adt.to_numpy(dtype=float)
-    out = np.where(codes >= 0, values[np.maximum(codes, 0)] if len(values) else np.nan, np.nan)
+    codes, uniq = pd.factorize(np.asarray(dtc.astype("str").fillna(""), dtype=object))
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+    day = u.str.slice(0, 10)
+    time_ok = u.str.slice(10).str.fullmatch(TIME_PART).fillna(False).to_numpy(dtype=bool)
+    dcodes, duniq = pd.factorize(day.to_numpy(dtype=object))
+    adt, _, _ = analysis_date(pd.Series(np.asarray(duniq, dtype=object), dtype="str"), imputation="none")
+    per_unique = np.where(time_ok, adt.to_numpy(dtype=float)[dcodes] if len(duniq) else np.nan, np.nan)
+    out = np.append(per_unique, np.nan)[codes]
     return pd.Series(out, index=dtc.index, dtype=float)
+
+
+def obj(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A character column as an object array of str ('' for missing; absent -> all '')."""
+    return text_col(df, name).to_numpy(dtype=object)
+
+
+def recode(values: np.ndarray, mapping: Mapping[str, object], default: object = "") -> np.ndarray:
+    """mapping[v] for each value, computed once per distinct value (whole-array take)."""
+    codes, uniq = pd.factorize(values)
+    table = np.array([mapping.get(u, default) for u in uniq] + [default], dtype=object)
+    return table[codes]
+
+
+def parameter_columns(paramcd: np.ndarray, ds_parameters) -> dict[str, np.ndarray]:
+    """PARAM, PARAMN, PARCAT1, PARCAT2 from the spec's parameter list, by PARAMCD."""
+    meta = {p.paramcd: p for p in ds_parameters}
+    return {"PARAM": recode(paramcd, {c: m.param for c, m in meta.items()}),
+            "PARAMN": recode(paramcd, {c: float(i + 1) for i, c in enumerate(meta)}, np.nan).astype(float),
+            "PARCAT1": recode(paramcd, {c: m.parcat1 or "" for c, m in meta.items()}),
+            "PARCAT2": recode(paramcd, {c: m.parcat2 or "" for c, m in meta.items()})}
