@@ -10,6 +10,7 @@ from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from adam.derive_common import num_col as number  # noqa: F401  (re-exported: the BDS helpers' name)
 from adam.derive_common import text_col
@@ -108,3 +109,275 @@ def traceability(df: pd.DataFrame, srcdom: str, srcvar: str, seq: pd.Series) -> 
     out["SRCVAR"] = pd.Series(np.where(has, srcvar, ""), index=df.index, dtype="str")
     out["SRCSEQ"] = seq.astype(float)
     return out
+
+
+# --- BDS analysis-value building blocks shared by ADLB, ADQS and ADSYM ---------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Window(_Strict):
+    """One analysis window on the ADY scale (ADaMIG 1.3 AWTARGET/AWLO/AWHI, both ends inclusive)."""
+
+    avisit: str = Field(min_length=1)
+    avisitn: float
+    target: float
+    lo: float
+    hi: float
+    baseline: bool = Field(False, description="the pre-treatment window: its representative is the ABLFL record")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Window":
+        if not self.lo <= self.target <= self.hi:
+            raise ValueError(f"window {self.avisit}: need lo <= target <= hi")
+        return self
+
+
+class Windows(_Strict):
+    """Analysis windows (non-overlapping) and which record represents a window (ANL01FL)."""
+
+    unit: str = "DAYS"
+    windows: list[Window] = Field(min_length=1)
+    tie: Literal["later", "earlier"] = Field(
+        "later", description="two records equally near the target: keep the later (or earlier) one")
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> "Windows":
+        spans = sorted((w.lo, w.hi, w.avisit) for w in self.windows)
+        for (_, hi1, a1), (lo2, _, a2) in zip(spans, spans[1:]):
+            if lo2 <= hi1:
+                raise ValueError(f"windows {a1} and {a2} overlap")
+        return self
+
+
+def study_windows(ady: pd.Series, spec: Windows) -> pd.DataFrame:
+    """AVISIT, AVISITN, AWTARGET, AWLO, AWHI, AWTDIFF, AWU for each ADY (blank outside every window)."""
+    a = np.asarray(ady, dtype=float)
+    idx = np.full(len(a), -1)
+    for i, w in enumerate(spec.windows):
+        idx = np.where((a >= w.lo) & (a <= w.hi) & (idx < 0), i, idx)
+
+    def col(values: list, char: bool) -> np.ndarray:
+        table = np.asarray([*values, "" if char else np.nan], dtype=object if char else float)
+        return table[idx]                     # -1 takes the appended blank
+
+    target = col([w.target for w in spec.windows], False)
+    return pd.DataFrame({
+        "AVISIT": col([w.avisit for w in spec.windows], True),
+        "AVISITN": col([w.avisitn for w in spec.windows], False),
+        "AWTARGET": target,
+        "AWLO": col([w.lo for w in spec.windows], False),
+        "AWHI": col([w.hi for w in spec.windows], False),
+        "AWTDIFF": np.abs(a - target),
+        "AWU": np.where(idx >= 0, spec.unit, "").astype(object),
+    }, index=ady.index)
+
+
+def pick(group: np.ndarray, keys: Sequence[np.ndarray], mask: np.ndarray, *, last: bool) -> np.ndarray:
+    """True on the first (or last) masked row of each group after sorting by `keys` (most significant first)."""
+    out = np.zeros(len(group), dtype=bool)
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return out
+    srt = idx[np.lexsort(tuple(np.asarray(k)[idx] for k in reversed(keys)) + (group[idx],))]
+    g = group[srt]
+    edge = np.r_[g[1:] != g[:-1], True] if last else np.r_[True, g[1:] != g[:-1]]
+    out[srt[edge]] = True
+    return out
+
+
+def from_flagged(group: np.ndarray, flag: np.ndarray, values: np.ndarray, missing=np.nan) -> np.ndarray:
+    """The value of each group's flagged record on every record of the group (BASE from AVAL ...)."""
+    values = np.asarray(values)
+    table = np.full(int(group.max()) + 2 if len(group) else 1, missing, dtype=values.dtype if values.dtype == object
+                    else float)
+    table[group[flag]] = values[flag]
+    return table[np.where(group >= 0, group, len(table) - 1)]
+
+
+def flag_text(mask: np.ndarray) -> np.ndarray:
+    return np.where(mask, "Y", "").astype(object)
+
+
+def change(aval: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """CHG = AVAL - BASE (missing when either is)."""
+    return np.asarray(aval, dtype=float) - np.asarray(base, dtype=float)
+
+
+def percent_change(aval: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """PCHG = (AVAL - BASE) / BASE x 100; missing when BASE is 0 or missing (ADaMIG 1.3, PCHG)."""
+    b = np.asarray(base, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b != 0, (np.asarray(aval, dtype=float) - b) / b * 100, np.nan)
+
+
+def range_indicator(aval, lo, hi) -> np.ndarray:
+    """ANRIND: LOW below ANRLO, HIGH above ANRHI, NORMAL otherwise; blank without a value or range."""
+    a, lo_, hi_ = (np.asarray(x, dtype=float) for x in (aval, lo, hi))
+    known = np.isfinite(a) & (np.isfinite(lo_) | np.isfinite(hi_))
+    with np.errstate(invalid="ignore"):
+        out = np.select([known & (a < lo_), known & (a > hi_), known], ["LOW", "HIGH", "NORMAL"], "")
+    return out.astype(object)
+
+
+def on_treatment_flag(adt, start, end, *, days_after: int, include_start_day: bool) -> np.ndarray:
+    """ONTRTFL: 'Y' when start <= ADT <= end + days_after (start day itself only if asked)."""
+    a, s, e = (np.asarray(x, dtype=float) for x in (adt, start, end))
+    e = np.where(np.isfinite(e), e, np.inf)  # still on treatment: no end yet
+    with np.errstate(invalid="ignore"):
+        lower = (a >= s) if include_start_day else (a > s)
+        on = np.isfinite(a) & np.isfinite(s) & lower & (a <= e + days_after)
+    return flag_text(on)
+
+
+class BaselineRule(_Strict):
+    """ABLFL: last non-missing value dated on or before the reference date (same day counts if asked)."""
+
+    ref_var: str = Field("TRTSDT", description="ADSL date variable the baseline is taken against")
+    include_ref_day: bool = True
+
+
+class OnTreatment(_Strict):
+    """ONTRTFL window: TRTSDT (<= or <) ADT <= TRTEDT + days_after."""
+
+    start_var: str = "TRTSDT"
+    end_var: str = "TRTEDT"
+    days_after: int = Field(0, ge=0)
+    include_start_day: bool = False
+
+
+class BdsCommon(_Strict):
+    """What every BDS dataset here decides the same way: ADSL variables, baseline, windows, ONTRTFL."""
+
+    adsl_vars: list[str] = Field(default_factory=lambda: ["STUDYID", "USUBJID", "SUBJID", "SITEID"])
+    baseline: BaselineRule = Field(default_factory=BaselineRule)
+    windows: Windows
+    on_treatment: OnTreatment | None = None
+
+
+def _subject_columns(out: pd.DataFrame, sid: np.ndarray, suniq: np.ndarray, adsl: pd.DataFrame,
+                     names: Sequence[str]) -> None:
+    """ADSL variables onto the records by subject (numpy take through an indexer, no string merge)."""
+    a = adsl.drop_duplicates("USUBJID")
+    where = pd.Index(np.asarray(a["USUBJID"], dtype=object)).get_indexer(suniq)
+    row = where[sid] if len(sid) else np.zeros(0, dtype=np.int64)
+    absent = row < 0
+    for c in names:
+        if c in out.columns or c not in a.columns:
+            continue
+        vals = a[c].to_numpy()
+        if pd.api.types.is_numeric_dtype(a[c]):
+            col = np.append(vals.astype(float), np.nan)[np.where(absent, len(vals), row)]
+        else:
+            col = np.append(np.asarray(a[c].fillna(""), dtype=object), "")[np.where(absent, len(vals), row)]
+        out[c] = col
+
+
+def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
+               order: Sequence[str] = (), windowed: bool = False) -> pd.DataFrame:
+    """ADY, windows, ABLFL, BASE/CHG/PCHG, ANL01FL, ONTRTFL and ASEQ on records that carry USUBJID,
+    PARAMCD, ADT and AVAL (whole frame at once, integer keys). `order` breaks same-date ties (e.g.
+    SRCSEQ). Returns the records sorted by USUBJID and ASEQ, with `_G` the subject/parameter code.
+
+    `windowed=True`: the records are already one per window (AVISIT ... AWU given, e.g. averages of
+    daily records); the baseline is then the record of the baseline window, not the last before the date.
+    """
+    out = df.reset_index(drop=True).copy(deep=False)
+    n = len(out)
+    sid, suniq = pd.factorize(np.asarray(out["USUBJID"], dtype=object), sort=True)
+    pid, puniq = pd.factorize(np.asarray(out["PARAMCD"], dtype=object), sort=True)
+    g = sid.astype(np.int64) * max(len(puniq), 1) + pid
+    ref = common.baseline.ref_var
+    names = [ref, *common.adsl_vars]
+    if common.on_treatment is not None:
+        names += [common.on_treatment.start_var, common.on_treatment.end_var]
+    _subject_columns(out, sid, suniq, adsl, list(dict.fromkeys(names)))
+    adt = out["ADT"].to_numpy(float)
+    refd = out[ref].to_numpy(float)
+    aval = out["AVAL"].to_numpy(float)
+    out["ADY"] = analysis_day(out["ADT"], out[ref]).to_numpy()
+    base_windows = [w.avisit for w in common.windows.windows if w.baseline]
+    if not windowed:
+        for c, v in study_windows(out["ADY"], common.windows).items():
+            out[c] = v.to_numpy()
+    vid, vuniq = pd.factorize(np.asarray(out["AVISIT"], dtype=object))
+    vuniq = np.asarray(vuniq, dtype=object)
+    in_window = np.append(vuniq != "", False)[vid] & ~np.isnan(aval)
+    base_win = np.append(np.isin(vuniq, base_windows), False)[vid]
+    pos = np.arange(n, dtype=float)
+    if windowed:
+        abl = pick(g, [adt], in_window & base_win, last=True)
+    else:
+        with np.errstate(invalid="ignore"):
+            before = adt <= refd if common.baseline.include_ref_day else adt < refd
+        eligible = before & ~np.isnan(aval)
+        abl = pick(g, [adt, *(out[o].to_numpy(float) for o in order), pos], eligible, last=True)
+    out["ABLFL"] = flag_text(abl)
+    base = from_flagged(g, abl, aval)
+    out["BASE"] = base
+    # change from baseline only on post-baseline records: after the reference date (or from it on, when
+    # the baseline must precede it); undated records get none
+    with np.errstate(invalid="ignore"):
+        post = adt > refd if common.baseline.include_ref_day else adt >= refd
+    out["CHG"] = np.where(post, change(aval, base), np.nan)
+    out["PCHG"] = np.where(post, percent_change(aval, base), np.nan)
+    later = -adt if common.windows.tie == "later" else adt
+    gw = g * (len(vuniq) + 1) + vid
+    anl = pick(gw, [out["AWTDIFF"].to_numpy(float), later, -pos], in_window & ~base_win, last=False)
+    out["ANL01FL"] = flag_text(anl | (base_win & abl))
+    if common.on_treatment is not None:
+        ot = common.on_treatment
+        out["ONTRTFL"] = on_treatment_flag(adt, out[ot.start_var], out[ot.end_var],
+                                           days_after=ot.days_after, include_start_day=ot.include_start_day)
+    keys = [sid, pid, np.where(np.isnan(adt), np.inf, adt), *(out[o].to_numpy(float) for o in order), pos]
+    srt = np.lexsort(tuple(reversed(keys)))
+    s_sorted = sid[srt]
+    start = np.r_[0, np.flatnonzero(s_sorted[1:] != s_sorted[:-1]) + 1]
+    lengths = np.diff(np.r_[start, n])
+    seq = np.arange(n) - np.repeat(start, lengths) + 1
+    out = out.iloc[srt].reset_index(drop=True)
+    out["ASEQ"] = seq.astype(float)
+    out["_G"] = g[srt]
+    return out
+
+
+TIME_PART = r"(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?"
+
+
+def complete_date(dtc: pd.Series) -> pd.Series:
+    """ADT from ISO 8601 text without imputation: the date of a complete date (or datetime), else NaN.
+
+    Parses each distinct date once (many records share few dates); a malformed time part voids the value.
+    """
+    codes, uniq = pd.factorize(np.asarray(dtc.astype("str").fillna(""), dtype=object))
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+    day = u.str.slice(0, 10)
+    time_ok = u.str.slice(10).str.fullmatch(TIME_PART).fillna(False).to_numpy(dtype=bool)
+    dcodes, duniq = pd.factorize(day.to_numpy(dtype=object))
+    adt, _, _ = analysis_date(pd.Series(np.asarray(duniq, dtype=object), dtype="str"), imputation="none")
+    per_unique = np.where(time_ok, adt.to_numpy(dtype=float)[dcodes] if len(duniq) else np.nan, np.nan)
+    out = np.append(per_unique, np.nan)[codes]
+    return pd.Series(out, index=dtc.index, dtype=float)
+
+
+def obj(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A character column as an object array of str ('' for missing; absent -> all '')."""
+    return text_col(df, name).to_numpy(dtype=object)
+
+
+def recode(values: np.ndarray, mapping: Mapping[str, object], default: object = "") -> np.ndarray:
+    """mapping[v] for each value, computed once per distinct value (whole-array take)."""
+    codes, uniq = pd.factorize(values)
+    table = np.array([mapping.get(u, default) for u in uniq] + [default], dtype=object)
+    return table[codes]
+
+
+def parameter_columns(paramcd: np.ndarray, ds_parameters) -> dict[str, np.ndarray]:
+    """PARAM, PARAMN, PARCAT1, PARCAT2 from the spec's parameter list, by PARAMCD."""
+    meta = {p.paramcd: p for p in ds_parameters}
+    return {"PARAM": recode(paramcd, {c: m.param for c, m in meta.items()}),
+            "PARAMN": recode(paramcd, {c: float(i + 1) for i, c in enumerate(meta)}, np.nan).astype(float),
+            "PARCAT1": recode(paramcd, {c: m.parcat1 or "" for c, m in meta.items()}),
+            "PARCAT2": recode(paramcd, {c: m.parcat2 or "" for c, m in meta.items()})}

@@ -13,14 +13,20 @@ from adam.adae import STANDARD_OUTPUTS as ADAE_STANDARD
 from adam.adae import derive_adae
 from adam.adex import STANDARD_OUTPUTS as ADEX_STANDARD
 from adam.adex import derive_adex
+from adam.adlb import derive_adlb
+from adam.adqs import derive_adqs
 from adam.adsl import STANDARD_OUTPUTS as ADSL_STANDARD
 from adam.adsl import derive_adsl
+from adam.adsym import derive_adsym
 from adam.adtte import STANDARD_OUTPUTS as ADTTE_STANDARD
 from adam.adtte import derive_adtte
 from adam.select import locate
 from studyforge.dataset_writer import shape_to_spec
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Spec
+
+# BDS datasets built from SDTM findings and ADSL (each writes the variables its spec lists)
+BDS_BUILDERS = {"adlb": derive_adlb, "adqs": derive_adqs, "adsym": derive_adsym}
 
 
 def _by_rule(spec: Spec, rule: str) -> Dataset | None:
@@ -57,6 +63,8 @@ def _derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, p
     adae_ds = _by_rule(spec, "adae")
     adex_ds = _by_rule(spec, "adex")
     handled = {d.name for d in (adsl_ds, adtte_ds, adrs_ds, adae_ds, adex_ds) if d is not None}
+    bds = {rule: _by_rule(spec, rule) for rule in BDS_BUILDERS}
+    handled |= {d.name for d in bds.values() if d is not None}
     for d in spec.adam():
         if d.name not in handled:
             findings.append(Finding(Severity.WARNING, "ADAM-NO-BUILDER", "no builder for this dataset's derivation rule; "
@@ -72,6 +80,16 @@ def _derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, p
     if adrs_ds is not None:
         raw["ADRS"], f = _adrs(sdtm, raw["ADSL"], adrs_ds)
         findings += f
+    for rule, d in bds.items():  # before ADTTE: its sources may name ADQS (time to QoL deterioration)
+        if d is None:
+            continue
+        df, f = BDS_BUILDERS[rule](sdtm, raw["ADSL"], d)
+        findings += f
+        if len(df.columns):
+            raw[d.name] = df
+            listed = {v.name for v in d.variables}
+            out[d.name], f = shape_to_spec(df[[c for c in df.columns if c in listed]], d)
+            findings += f
     if adtte_ds is not None:
         raw["ADTTE"], f = derive_adtte(sdtm, raw["ADSL"], raw.get("ADRS"), adtte_ds, adam=raw)
         findings += f

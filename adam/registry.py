@@ -10,7 +10,10 @@ from pydantic import BaseModel
 
 from adam.adae import RULES as ADAE_RULES
 from adam.adex import RULES as ADEX_RULES
+from adam.adlb import RULES as ADLB_RULES
+from adam.adqs import RULES as ADQS_RULES
 from adam.adsl import RULES as ADSL_RULES
+from adam.adsym import RULES as ADSYM_RULES
 from adam.adtte import RULES as ADTTE_RULES
 
 
@@ -24,7 +27,7 @@ def _adrs_rules() -> dict[str, type[BaseModel] | None]:
 
 def _merged() -> dict[str, type[BaseModel] | None]:
     rules: dict[str, type[BaseModel] | None] = {}
-    for part in (ADSL_RULES, ADTTE_RULES, _adrs_rules(), ADAE_RULES, ADEX_RULES):
+    for part in (ADSL_RULES, ADTTE_RULES, _adrs_rules(), ADAE_RULES, ADEX_RULES, ADLB_RULES, ADQS_RULES, ADSYM_RULES):
         clash = sorted(set(rules) & set(part))
         if clash:
             raise RuntimeError(f"ADaM rule name(s) defined twice: {', '.join(clash)}")
