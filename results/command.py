@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from studyforge.datasets_io import read_dataset_folder
-from studyforge.spec.loader import SpecError, load_spec
+from studyforge.spec.loader import SpecError
 
 from .engine import prepare
-from .stage import load_results_spec, read_lineage, write_results
+from .stage import load_results_spec, load_study, read_lineage, write_results
 from .trace import TraceError, parse_result_id, trace_records
 
 
@@ -21,19 +21,19 @@ def _adam_folder(package: Path, study_id: str) -> Path:
 
 
 def _inputs(package: Path, spec_dir: Path):
-    spec = load_spec(spec_dir)
+    study = load_study(spec_dir)
     rspec = load_results_spec(spec_dir)
-    folder = _adam_folder(package, spec.study.id)
+    folder = _adam_folder(package, study.id)
     if not folder.is_dir():
         folder = package  # a bare folder of ADaM datasets
     frames = read_dataset_folder(folder)
-    return spec, rspec, frames, folder
+    return study, rspec, frames, folder
 
 
 def results_command(package: Path, spec_dir: Path, out_dir: Path | None) -> int:
     """Exit 0 when written; 2 on a bad spec, no analyses or no ADaM datasets; 1 when an analysis could not run."""
     try:
-        spec, rspec, frames, folder = _inputs(package, spec_dir)
+        study, rspec, frames, folder = _inputs(package, spec_dir)
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -44,7 +44,7 @@ def results_command(package: Path, spec_dir: Path, out_dir: Path | None) -> int:
         print(f"error: no ADSL dataset in {folder}", file=sys.stderr)
         return 2
     out = out_dir or package / "results"
-    findings = write_results(spec_dir, frames, out, spec.study.id, spec.study.xpt_created, read_lineage(package))
+    findings = write_results(spec_dir, frames, out, study.id, study.xpt_created, read_lineage(package))
     for f in findings:
         print(str(f), file=sys.stderr)
     print(f"results: {out / 'index.html'}", file=sys.stderr)
@@ -55,7 +55,7 @@ def trace_command(result_id: str, package: Path, spec_dir: Path, as_json: bool) 
     """Print the ADaM records, SDTM sources and raw lines behind one statistic."""
     try:
         aid, groups, stat = parse_result_id(result_id)
-        spec, rspec, frames, _ = _inputs(package, spec_dir)
+        _, rspec, frames, _ = _inputs(package, spec_dir)
         if rspec is None:
             raise TraceError("the spec defines no analyses")
         analysis = next((a for a in rspec.analyses if a.id == aid), None)

@@ -15,6 +15,7 @@ from studyforge.datasetjson import ColumnMeta, dataset_json_bytes
 from studyforge.fileio import confined, write_bytes_atomic, write_text_atomic
 from studyforge.findings import Finding, Severity
 from studyforge.spec.loader import Located, SpecError, _load_file
+from studyforge.spec.models import Study
 
 from . import figures
 from .ars import reporting_event_json
@@ -25,6 +26,15 @@ from .trace import LINEAGE_COLUMNS, trace_records
 
 SPEC_FILE = Path("results") / "analyses.yaml"
 LINEAGE_FILE = Path("report") / "lineage.csv"
+
+
+def load_study(spec_dir: Path | str) -> Study:
+    """Only the study identity (results need no dataset specs); SpecError with file:line."""
+    errors: list[Located] = []
+    obj, _ = _load_file(Path(spec_dir) / "study.yaml", Study, ("study",), "study", errors)
+    if errors:
+        raise SpecError(errors)
+    return obj
 
 
 def load_results_spec(spec_dir: Path | str) -> ResultsSpec | None:
