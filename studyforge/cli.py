@@ -232,6 +232,31 @@ def compare(base: Path, compare: Path, keys: str, tolerance: float, report: Path
                           tolerance=tolerance, report=report))
 
 
+# --- results and trace -----------------------------------------------------------------------
+
+@main.command()
+@click.argument("package_dir", type=ExistingDir)
+@click.option("--spec", "spec_dir", type=ExistingDir, default=Path("specs/palace"), show_default=True)
+@click.option("--out", "out_dir", type=PathArg, default=None, help="Where the results go (default PACKAGE_DIR/results).")
+def results(package_dir: Path, spec_dir: Path, out_dir: Path | None) -> None:
+    """Endpoint results from a package's ADaM: ARD (CSV, Dataset-JSON), ARS JSON, report and trace pages."""
+    from results.command import results_command
+
+    sys.exit(results_command(package_dir, spec_dir, out_dir))
+
+
+@main.command()
+@click.argument("result_id")
+@click.option("--package", "package_dir", type=ExistingDir, default=Path("output/palace"), show_default=True)
+@click.option("--spec", "spec_dir", type=ExistingDir, default=Path("specs/palace"), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the records as JSON.")
+def trace(result_id: str, package_dir: Path, spec_dir: Path, as_json: bool) -> None:
+    """The ADaM records, SDTM source records and raw file lines behind one result (e.g. CBR24:rate)."""
+    from results.command import trace_command
+
+    sys.exit(trace_command(result_id, package_dir, spec_dir, as_json))
+
+
 # --- build -----------------------------------------------------------------------------------
 
 @main.command()

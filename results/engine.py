@@ -1,0 +1,123 @@
+"""Run the spec's analyses on ADaM frames: the analysis results data (ARD), one row per statistic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel
+
+from studyforge.findings import Finding, Severity
+
+from .methods import METHODS
+from .model import Analysis, ResultsSpec
+from .where import evaluate, variables
+
+ARD_COLUMNS = ["RESULT_ID", "ANALYSIS_ID", "ANALYSIS_NAME", "ANALYSIS_SET", "DATASET", "PARAMCD", "METHOD",
+               "GROUP1", "GROUP1_VALUE", "GROUP2", "GROUP2_VALUE", "STAT", "STAT_LABEL", "VALUE", "N_RECORDS"]
+
+
+@dataclass
+class Prepared:
+    """One analysis ready to compute or trace: its records (analysis set, parameter, where clause applied)."""
+
+    analysis: Analysis
+    params: BaseModel
+    records: pd.DataFrame
+    subjects: pd.Index
+
+
+def result_id(analysis_id: str, groups: list[tuple[str, str]], stat: str) -> str:
+    """`CBR24:rate`, `TEAESOC[AEBODSYS=GASTROINTESTINAL DISORDERS]:n`: stable, readable, one per statistic."""
+    g = "[" + ";".join(f"{k}={v}" for k, v in groups) + "]" if groups else ""
+    return f"{analysis_id}{g}:{stat}"
+
+
+def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
+            findings: list[Finding]) -> Prepared | None:
+    """The analysis records, or None (with an ERROR finding) when an input it needs is missing."""
+    method = METHODS.get(a.method)
+    where = f"analysis {a.id}"
+    if method is None:
+        findings.append(Finding(Severity.ERROR, "SF-RES-001", f"{where}: unknown method {a.method!r}; known: "
+                                + ", ".join(sorted(METHODS))))
+        return None
+    params = method.params.model_validate(a.params)
+    aset = next(s for s in spec.analysis_sets if s.id == a.analysis_set)
+    adsl, data = frames.get("ADSL"), frames.get(a.dataset)
+    for name, df in (("ADSL", adsl), (a.dataset, data)):
+        if df is None:
+            findings.append(Finding(Severity.ERROR, "SF-RES-002", f"{where}: dataset {name} is not in the package; "
+                                    "analysis not run", dataset=name))
+            return None
+    needed = {"USUBJID", *a.group_by, *variables(a.where)} | ({"PARAMCD"} if a.paramcd else set())
+    needed |= {v for k, v in params.model_dump().items() if (k.endswith("_var") or k in ("var", "worst")) and v}
+    absent = sorted(v for v in needed if isinstance(v, str) and v not in data.columns)
+    if aset.flag not in adsl.columns:
+        absent.append(f"ADSL.{aset.flag}")
+    if absent:
+        findings.append(Finding(Severity.ERROR, "SF-RES-003", f"{where}: variable(s) {', '.join(absent)} missing "
+                                f"from {a.dataset}; analysis not run", dataset=a.dataset))
+        return None
+    subjects = pd.Index(adsl.loc[adsl[aset.flag].astype(str).str.strip() == "Y", "USUBJID"].unique())
+    rec = data[data["USUBJID"].isin(subjects)]
+    if a.paramcd:
+        rec = rec[rec["PARAMCD"].astype(str).str.strip() == a.paramcd]
+        if rec.empty:
+            occurs = sorted(data["PARAMCD"].dropna().astype(str).unique())[:12]
+            findings.append(Finding(Severity.WARNING, "SF-RES-004", f"{where}: PARAMCD {a.paramcd!r} has no record "
+                                    f"in the analysis set; PARAMCDs present: {', '.join(occurs)}", dataset=a.dataset))
+    rec = rec[evaluate(rec, a.where)]
+    if rec.empty and a.where is not None:
+        findings.append(Finding(Severity.WARNING, "SF-RES-005", f"{where}: the where clause selects no record",
+                                dataset=a.dataset))
+    rec = method.prepare(rec, params)
+    return Prepared(a, params, rec, subjects)
+
+
+def _groups(p: Prepared) -> list[tuple[list[tuple[str, str]], pd.DataFrame, pd.Index]]:
+    """(group labels, records, analysis-set subjects) per group; one group when there is no grouping."""
+    if not p.analysis.group_by:
+        return [([], p.records, p.subjects)]
+    keys = p.records[p.analysis.group_by].astype(object).where(p.records[p.analysis.group_by].notna(), "")
+    keys = keys.astype(str)
+    out = []
+    for vals, idx in keys.groupby(p.analysis.group_by, sort=True).groups.items():
+        vals = vals if isinstance(vals, tuple) else (vals,)
+        out.append((list(zip(p.analysis.group_by, vals)), p.records.loc[idx], p.subjects))
+    return out
+
+
+def _sort_key(label: str) -> tuple:
+    try:
+        return (0, float(label), "")
+    except ValueError:
+        return (1, 0.0, label)
+
+
+def run_analysis(p: Prepared) -> pd.DataFrame:
+    a, method = p.analysis, METHODS[p.analysis.method]
+    rows = []
+    groups = sorted(_groups(p), key=lambda g: [_sort_key(v) for _, v in g[0]])
+    for labels, rec, subjects in groups:
+        for stat, label, value in method.compute(rec, subjects, p.params):
+            g = labels + [("", "")] * (2 - len(labels))
+            rows.append({"RESULT_ID": result_id(a.id, labels, stat), "ANALYSIS_ID": a.id, "ANALYSIS_NAME": a.name,
+                         "ANALYSIS_SET": a.analysis_set, "DATASET": a.dataset, "PARAMCD": a.paramcd or "",
+                         "METHOD": a.method, "GROUP1": g[0][0], "GROUP1_VALUE": g[0][1], "GROUP2": g[1][0],
+                         "GROUP2_VALUE": g[1][1], "STAT": stat, "STAT_LABEL": label,
+                         "VALUE": float(value) if value is not None else np.nan, "N_RECORDS": len(rec)})
+    return pd.DataFrame(rows, columns=ARD_COLUMNS)
+
+
+def run_results(spec: ResultsSpec, frames: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, list[Finding]]:
+    """The ARD of every analysis in spec order, and the findings (inputs missing, selections empty)."""
+    findings: list[Finding] = []
+    parts = []
+    for a in spec.analyses:
+        p = prepare(a, spec, frames, findings)
+        if p is not None:
+            parts.append(run_analysis(p))
+    ard = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ARD_COLUMNS)
+    return ard, findings

@@ -1,0 +1,108 @@
+"""Figures of the results report as deterministic SVG (matplotlib, fixed hash salt, no date metadata)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from . import stats  # noqa: E402
+
+plt.rcParams.update({"svg.hashsalt": "studyforge", "svg.fonttype": "none", "font.size": 9,
+                     "axes.spines.top": False, "axes.spines.right": False})
+
+
+def _svg(fig) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "studyforge"}, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def km_plot(curves: dict[str, pd.DataFrame], title: str, step_days: int = 84) -> str:
+    """Kaplan-Meier curves (one per label: frame with AVAL days and CNSR) with censor marks and a
+    numbers-at-risk table every `step_days` days (12 weeks by default)."""
+    fig, (ax, tab) = plt.subplots(2, 1, figsize=(7, 4.6), gridspec_kw={"height_ratios": [4, 1]}, sharex=True)
+    t_max = max((float(pd.to_numeric(c["AVAL"], errors="coerce").max()) for c in curves.values()), default=0.0)
+    ticks = np.arange(0, (np.nan_to_num(t_max) // step_days + 1) * step_days + 1, step_days)
+    for i, (label, c) in enumerate(curves.items()):
+        t = pd.to_numeric(c["AVAL"], errors="coerce").to_numpy(dtype=float)
+        ev = (pd.to_numeric(c["CNSR"], errors="coerce").to_numpy() == 0).astype(int)
+        km = stats.kaplan_meier(t, ev)
+        x = np.concatenate(([0.0], km.time))
+        y = np.concatenate(([1.0], km.surv))
+        line, = ax.step(x, y, where="post", label=label)
+        cens = km.n_censor > 0
+        ax.plot(km.time[cens], km.surv[cens], "|", color=line.get_color(), markersize=8)
+        risk = stats.number_at_risk(t, ticks)
+        for x_t, n in zip(ticks, risk):
+            tab.text(x_t, -i, str(int(n)), ha="center", va="center", color=line.get_color())
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("Probability event-free")
+    ax.set_title(title)
+    ax.legend(loc="lower left", frameon=False)
+    tab.set_yticks(-np.arange(len(curves)), list(curves))
+    tab.set_ylim(-len(curves) + 0.5, 0.5)
+    tab.set_xticks(ticks, [f"{int(t // 7)}" for t in ticks])
+    tab.set_xlabel("Weeks since first dose (numbers at risk below)")
+    tab.tick_params(left=False)
+    for s in ("left", "bottom"):
+        tab.spines[s].set_visible(False)
+    return _svg(fig)
+
+
+def swimmer_plot(durations: pd.DataFrame, responses: pd.DataFrame, title: str) -> str:
+    """One bar per subject (treatment duration in weeks) with each time-point response as a marker."""
+    d = durations.sort_values(["DUR", "USUBJID"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, max(2.5, 0.16 * len(d) + 1)))
+    ypos = {u: i for i, u in enumerate(d["USUBJID"])}
+    ax.barh(d.index, d["DUR"] / 7.0, color="#cfd8e3", height=0.7)
+    marks = {"CR": ("D", "#1a9850"), "PR": ("^", "#66bd63"), "SD": ("o", "#4575b4"), "NON-CR/NON-PD": ("s", "#74add1"),
+             "PD": ("X", "#d73027"), "NE": ("x", "#999999")}
+    for resp, (m, col) in marks.items():
+        r = responses[responses["AVALC"] == resp]
+        if len(r):
+            ax.scatter(r["ADY"] / 7.0, r["USUBJID"].map(ypos), marker=m, color=col, s=18, label=resp, zorder=3)
+    ax.set_yticks(d.index, d["USUBJID"], fontsize=6)
+    ax.set_xlabel("Weeks since first dose")
+    ax.set_title(title)
+    ax.legend(loc="lower right", frameon=False, fontsize=7)
+    return _svg(fig)
+
+
+def mean_change_plot(ard: pd.DataFrame, analysis_ids: list[str], title: str, ylabel: str) -> str:
+    """Mean change from baseline (± SD) by visit, one line per analysis, from the ARD itself."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for aid in analysis_ids:
+        a = ard[ard["ANALYSIS_ID"] == aid]
+        if a.empty:
+            continue
+        piv = a.pivot_table(index="GROUP1_VALUE", columns="STAT", values="VALUE", aggfunc="first")
+        piv = piv.loc[sorted(piv.index, key=lambda v: float(v) if v.replace(".", "", 1).isdigit() else 1e9)]
+        x = pd.to_numeric(piv.index, errors="coerce")
+        ax.errorbar(x, piv["mean"], yerr=piv["sd"], marker="o", capsize=3, label=a["ANALYSIS_NAME"].iloc[0])
+    ax.axhline(0, color="#888888", linewidth=0.8)
+    ax.set_xlabel("Analysis visit (AVISITN)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=7)
+    return _svg(fig)
+
+
+def waterfall_plot(best: pd.DataFrame, title: str) -> str:
+    """Best percent change from baseline in the sum of diameters, one bar per subject, sorted."""
+    b = best.sort_values("PCHG", ascending=False).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    colors = np.where(b["PCHG"] <= -30, "#1a9850", np.where(b["PCHG"] >= 20, "#d73027", "#4575b4"))
+    ax.bar(b.index, b["PCHG"], color=colors)
+    for y in (-30, 20):
+        ax.axhline(y, color="#888888", linestyle="--", linewidth=0.8)
+    ax.set_xticks([])
+    ax.set_ylabel("Best % change in sum of diameters")
+    ax.set_title(title)
+    return _svg(fig)

@@ -1,0 +1,114 @@
+"""The results stage: load the analyses spec, run it on ADaM frames, write ARD, ARS, report and trace.
+
+Used by `studyforge results` (on a package's ADaM folder) and by `studyforge build` (on the frames it
+just derived). Writes only into the folder it is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+
+from studyforge.datasetjson import ColumnMeta, dataset_json_bytes
+from studyforge.fileio import confined, write_bytes_atomic, write_text_atomic
+from studyforge.findings import Finding, Severity
+from studyforge.spec.loader import Located, SpecError, _load_file
+from studyforge.spec.models import Study
+
+from . import figures
+from .ars import reporting_event_json
+from .engine import ARD_COLUMNS, _groups, prepare, run_analysis
+from .model import ResultsSpec
+from .report import report_html, trace_html
+from .trace import LINEAGE_COLUMNS, trace_records
+
+SPEC_FILE = Path("results") / "analyses.yaml"
+LINEAGE_FILE = Path("report") / "lineage.csv"
+
+
+def load_study(spec_dir: Path | str) -> Study:
+    """Only the study identity (results need no dataset specs); SpecError with file:line."""
+    errors: list[Located] = []
+    obj, _ = _load_file(Path(spec_dir) / "study.yaml", Study, ("study",), "study", errors)
+    if errors:
+        raise SpecError(errors)
+    return obj
+
+
+def load_results_spec(spec_dir: Path | str) -> ResultsSpec | None:
+    """The study's analyses (None when the spec has none); SpecError with file:line on any problem."""
+    path = Path(spec_dir) / SPEC_FILE
+    if not path.is_file():
+        return None
+    errors: list[Located] = []
+    obj, _ = _load_file(path, ResultsSpec, ("results",), "results", errors)
+    if errors:
+        raise SpecError(errors)
+    return obj
+
+
+def ard_columns_meta() -> list[ColumnMeta]:
+    labels = {"RESULT_ID": "Result Identifier", "ANALYSIS_ID": "Analysis Identifier", "ANALYSIS_NAME": "Analysis Name",
+              "ANALYSIS_SET": "Analysis Set", "DATASET": "Analysis Dataset", "PARAMCD": "Parameter Code",
+              "METHOD": "Method", "GROUP1": "Grouping Variable 1", "GROUP1_VALUE": "Group 1 Value",
+              "GROUP2": "Grouping Variable 2", "GROUP2_VALUE": "Group 2 Value", "STAT": "Statistic",
+              "STAT_LABEL": "Statistic Label", "VALUE": "Statistic Value", "N_RECORDS": "Analysis Records"}
+    types = {"VALUE": "double", "N_RECORDS": "integer"}
+    return [ColumnMeta(c, labels[c], types.get(c, "string")) for c in ARD_COLUMNS]
+
+
+def _figures(spec: ResultsSpec, frames: dict[str, pd.DataFrame], prepared: dict, ard: pd.DataFrame) -> dict:
+    out: dict[str, list[str]] = {}
+    for o in spec.outputs:
+        if o.figure == "km":
+            curves = {prepared[x].analysis.name: prepared[x].records for x in o.analyses
+                      if x in prepared and prepared[x].analysis.method == "kaplan_meier"}
+            if curves:
+                out[o.id] = [figures.km_plot(curves, o.name)]
+        elif o.figure == "mean_change":
+            out[o.id] = [figures.mean_change_plot(ard, o.analyses, o.name, "Change from baseline")]
+        elif o.figure == "swimmer" and o.analyses[0] in prepared and o.figure_paramcd:
+            p = prepared[o.analyses[0]]
+            adsl, data = frames["ADSL"], frames[p.analysis.dataset]
+            dur = adsl.loc[adsl["USUBJID"].isin(p.subjects), ["USUBJID", "TRTDURD"]]
+            tp = data[data["USUBJID"].isin(p.subjects) & (data["PARAMCD"] == o.figure_paramcd)]
+            out[o.id] = [figures.swimmer_plot(dur.rename(columns={"TRTDURD": "DUR"}).fillna({"DUR": 0}), tp, o.name)]
+    return out
+
+
+def write_results(spec_dir: Path | str, frames: dict[str, pd.DataFrame], out_dir: Path, study_id: str,
+                  created: dt.datetime, lineage: pd.DataFrame | None = None) -> list[Finding]:
+    """Run the analyses and write ard.csv, ard.json, ars.json, index.html and trace.html into out_dir."""
+    spec = load_results_spec(spec_dir)
+    if spec is None:
+        return [Finding(Severity.NOTICE, "SF-RES-000", f"no {SPEC_FILE} in the spec; no endpoint results written")]
+    findings: list[Finding] = []
+    prepared, parts = {}, []
+    for a in spec.analyses:
+        p = prepare(a, spec, frames, findings)
+        if p is not None:
+            prepared[a.id] = p
+            parts.append(run_analysis(p))
+    ard = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ARD_COLUMNS)
+    write_text_atomic(confined(out_dir, "ard.csv"), ard.to_csv(index=False, lineterminator="\n", float_format="%.10g"))
+    write_bytes_atomic(confined(out_dir, "ard.json"), dataset_json_bytes(
+        ard, name="ARD", label="Analysis Results Data", columns_meta=ard_columns_meta(), study_oid=study_id,
+        metadata_version_oid="ARS", metadata_ref="ars.json", created=created))
+    write_bytes_atomic(confined(out_dir, "ars.json"), reporting_event_json(spec, ard, study_id))
+    figs = _figures(spec, frames, prepared, ard)
+    texts = [str(f) for f in findings]
+    write_text_atomic(confined(out_dir, "index.html"), report_html(spec, ard, figs, study_id, texts))
+    traced = [(p, [(k, str(v)) for k, v in g[0]], trace_records(p, [(k, str(v)) for k, v in g[0]], lineage))
+              for p in prepared.values() for g in _groups(p)]
+    write_text_atomic(confined(out_dir, "trace.html"), trace_html(study_id, traced))
+    return findings
+
+
+def read_lineage(package_dir: Path) -> pd.DataFrame | None:
+    path = package_dir / LINEAGE_FILE
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, dtype={"DOMAIN": str, "USUBJID": str, "FILE": str}, keep_default_na=False,
+                       usecols=LINEAGE_COLUMNS)

@@ -1,0 +1,75 @@
+"""Evaluate an ARS where clause on a frame, vectorized; the clause is data, never an expression."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .model import Condition, Where
+
+
+def _text(s: pd.Series) -> pd.Series:
+    return s.astype(object).where(s.notna(), "").astype(str).str.strip()
+
+
+def _condition(df: pd.DataFrame, c: Condition) -> np.ndarray:
+    if c.variable not in df.columns:
+        raise KeyError(c.variable)
+    s = df[c.variable]
+    missing = s.isna().to_numpy() | (_text(s) == "").to_numpy()
+    if c.comparator == "MISSING":
+        return missing
+    if c.comparator == "NOTMISSING":
+        return ~missing
+    numeric = pd.api.types.is_numeric_dtype(s)
+    if c.comparator in ("GT", "GE", "LT", "LE"):
+        x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+        v = float(c.value[0])
+        with np.errstate(invalid="ignore"):
+            out = {"GT": x > v, "GE": x >= v, "LT": x < v, "LE": x <= v}[c.comparator]
+        return out & ~np.isnan(x)
+    if numeric:
+        x = pd.to_numeric(s, errors="coerce")
+        vals = [float(v) for v in c.value]
+    else:
+        x = _text(s)
+        vals = [str(v) for v in c.value]
+    hit = x.isin(vals).to_numpy()
+    return ~hit & ~missing if c.comparator in ("NE", "NOTIN") else hit
+
+
+def evaluate(df: pd.DataFrame, w: Where | None) -> np.ndarray:
+    """Boolean mask of the rows the clause selects (all rows when there is none). A missing value is
+    never equal, in, or not equal to a value: NE/NOTIN keep only non-missing rows (ARS semantics)."""
+    if w is None:
+        return np.ones(len(df), dtype=bool)
+    if w.condition is not None:
+        return _condition(df, w.condition)
+    parts = [evaluate(df, c) for c in w.clauses]
+    if w.op == "NOT":
+        return ~parts[0]
+    return np.logical_and.reduce(parts) if w.op == "AND" else np.logical_or.reduce(parts)
+
+
+def variables(w: Where | None) -> set[str]:
+    """Every variable a clause reads."""
+    if w is None:
+        return set()
+    if w.condition is not None:
+        return {w.condition.variable}
+    return set().union(*(variables(c) for c in w.clauses))
+
+
+def describe(w: Where | None) -> str:
+    """Readable text of a clause, for method text and the report."""
+    if w is None:
+        return "all records"
+    if w.condition is not None:
+        c = w.condition
+        vals = ", ".join(f'"{v}"' if isinstance(v, str) else f"{v:g}" for v in c.value)
+        word = {"EQ": "=", "NE": "≠", "IN": "in", "NOTIN": "not in", "GT": ">", "GE": "≥", "LT": "<", "LE": "≤",
+                "MISSING": "is missing", "NOTMISSING": "is not missing"}[c.comparator]
+        return f"{c.variable} {word} ({vals})" if c.comparator in ("IN", "NOTIN") else f"{c.variable} {word} {vals}".rstrip()
+    if w.op == "NOT":
+        return f"not ({describe(w.clauses[0])})"
+    return f" {w.op.lower()} ".join(f"({describe(c)})" for c in w.clauses)
