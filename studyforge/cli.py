@@ -139,6 +139,46 @@ def spec_diff(old: Path, new: Path) -> None:
     _exit(diff_command(old, new))
 
 
+@spec.group("import")
+def spec_import() -> None:
+    """Make a spec from a sponsor's metadata (P21 workbook, define.xml)."""
+
+
+@spec_import.command("p21")
+@click.argument("workbook", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", "out_dir", type=PathArg, required=True, help="A missing or empty folder for the spec.")
+def spec_import_p21(workbook: Path, out_dir: Path) -> None:
+    """A spec from a Pinnacle 21 define-template workbook; every problem names sheet, row and column."""
+    from studyforge.spec.exchange import import_p21_command
+
+    sys.exit(import_p21_command(workbook, out_dir))
+
+
+@spec_import.command("define")
+@click.argument("define_xml", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--out", "out_dir", type=PathArg, required=True, help="A missing or empty folder for the spec.")
+def spec_import_define(define_xml: Path, out_dir: Path) -> None:
+    """A spec skeleton (datasets, variables, value level, codelists, methods, comments) from a define.xml."""
+    from studyforge.spec.exchange import import_define_command
+
+    sys.exit(import_define_command(define_xml, out_dir))
+
+
+@spec.group("export")
+def spec_export() -> None:
+    """Write a spec in a sponsor's format."""
+
+
+@spec_export.command("p21")
+@click.argument("spec_dir", type=ExistingDir)
+@click.argument("workbook", type=PathArg)
+def spec_export_p21(spec_dir: Path, workbook: Path) -> None:
+    """The spec as a Pinnacle 21 define-template workbook (.xlsx), for review in Excel."""
+    from studyforge.spec.exchange import export_p21_command
+
+    sys.exit(export_p21_command(spec_dir, workbook))
+
+
 # --- simulate (sdtm/simulate) ----------------------------------------------------------------
 
 @main.command()

@@ -488,11 +488,11 @@ class _Builder:
         for vl in ds.values:
             entries.append((vl.variable, vl.where, vl, vl.label or labels.get(vl.variable, vl.variable)))
         if ds.parameters and "AVAL" in {v.name for v in ds.variables} and "PARAMCD" in info.names():
-            given = {(vl.variable, tuple(vl.where[0].values)) for vl in ds.values
-                     if len(vl.where) == 1 and vl.where[0].variable == "PARAMCD" and vl.where[0].comparator == "EQ"}
+            covered = {v for vl in ds.values if vl.variable == "AVAL" for c in vl.where
+                       if c.variable == "PARAMCD" and c.comparator in ("EQ", "IN") for v in c.values}
             aval = ds.variable("AVAL")
             for p in ds.parameters:
-                if ("AVAL", (p.paramcd,)) in given:
+                if p.paramcd in covered:
                     continue
                 origin = Origin(type="Derived", source="Sponsor") if p.method else aval.origin
                 vl = ValueLevel(variable="AVAL", where=[WhereCondition(variable="PARAMCD", values=[p.paramcd])],
@@ -530,8 +530,32 @@ class _Builder:
             self.item_defs.append(it)
             vlist.item_refs.append(ItemRefDef(oid, len(vlist.item_refs) + 1, vl.mandatory, None, it.method_oid,
                                               None, [wc_oid]))
+        self._check_overlap(ds, info, entries)
         self.value_lists.extend(out.values())
         return out
+
+    def _check_overlap(self, ds: Dataset, info: DatasetInfo, entries: list) -> None:
+        """Where clauses of one variable's value list must never select the same record (Define-XML 2.1
+        section 5.3.6): checked on the written data, and on the listed values of single EQ/IN clauses."""
+        by_var: dict[str, list] = {}
+        for var, where, _, _ in entries:
+            by_var.setdefault(var, []).append(where)
+        for var, wheres in by_var.items():
+            seen: dict[tuple[str, str], str] = {}
+            for where in wheres:
+                text = " and ".join(f"{c.variable} {c.comparator} {list(c.values)}" for c in where)
+                if len(where) == 1 and where[0].comparator in ("EQ", "IN"):
+                    for v in where[0].values:
+                        other = seen.setdefault((where[0].variable, v), text)
+                        if other != text:
+                            self.add(Severity.ERROR, "DEFINE-VLM-OVERLAP", f"value-level where clauses overlap on "
+                                     f"{where[0].variable} = {v!r}: [{other}] and [{text}]", ds.name, var, v)
+            masks = [m for m in (self.where_mask(info, w) for w in wheres) if m is not None]
+            if len(masks) > 1:
+                hits = np.sum(masks, axis=0)
+                if (hits > 1).any():
+                    self.add(Severity.ERROR, "DEFINE-VLM-OVERLAP", f"{int((hits > 1).sum())} record(s) match more "
+                             "than one value-level where clause", ds.name, var)
 
     def paramcd_codelist(self, ds: Dataset) -> str:
         oid = f"CL.{ds.name}.PARAMCD"
@@ -618,6 +642,39 @@ def where_mask(frame: pd.DataFrame, conditions: list[tuple[str, str, list[str]]]
     return mask
 
 
+def shared_methods(spec: Spec, method_ids: list[str], b: "_Builder", groups: list[ItemGroupIR]) -> list[MethodIR]:
+    """One MethodDef per distinct algorithm: spec methods with the same type, text and document are merged
+    into the first (by id), and every ItemRef is pointed at it, so a reviewer reads each algorithm once.
+    A merged method is named for the variables it serves."""
+    canon: dict[tuple, str] = {}
+    alias: dict[str, str] = {}
+    for mid in method_ids:
+        m = spec.methods[mid]
+        key = (m.type, " ".join(m.description.split()), m.document or "")
+        alias[prefixed("MT", mid)] = canon.setdefault(key, prefixed("MT", mid))
+    refs = [r for g in groups for r in g.item_refs] + [r for vl in b.value_lists for r in vl.item_refs]
+    served: dict[str, set[str]] = {}
+    names = {it.oid: it.name for it in b.item_defs}
+    for r in refs:
+        if r.method_oid:
+            r.method_oid = alias.get(r.method_oid, r.method_oid)
+            served.setdefault(r.method_oid, set()).add(names.get(r.item_oid, r.item_oid))
+    for it in b.item_defs:
+        if it.method_oid:
+            it.method_oid = alias.get(it.method_oid, it.method_oid)
+    out = []
+    for mid in method_ids:
+        oid = prefixed("MT", mid)
+        if alias[oid] != oid:
+            continue
+        m = spec.methods[mid]
+        merged = sum(1 for v in alias.values() if v == oid) > 1
+        name = f"Derivation of {', '.join(sorted(served.get(oid, {mid})))}" if merged else m.name
+        refs_doc = [b.method_leaf(m.document)] if m.document else []
+        out.append(MethodIR(oid, name, m.type, m.description, refs_doc))
+    return out
+
+
 def build_model(spec: Spec, purpose: str, datasets: Mapping[str, DatasetInfo], *, acrf: str | None = None,
                 reviewers_guide: str | None = None, documents: Mapping[str, str] | None = None) -> DefineModel:
     """The define model for one purpose; `findings` holds every disagreement (ERRORs block rendering)."""
@@ -641,11 +698,7 @@ def build_model(spec: Spec, purpose: str, datasets: Mapping[str, DatasetInfo], *
     codelists = [b.codelist(spec.codelists[cid], oid) for cid, oid in b.codelist_ids.items()]
     codelists += b.generated_codelists
     codelists.sort(key=lambda c: c.oid)
-    methods = []
-    for mid in sorted(b.method_ids):
-        m = spec.methods[mid]
-        refs = [b.method_leaf(m.document)] if m.document else []
-        methods.append(MethodIR(prefixed("MT", mid), m.name, m.type, m.description, refs))
+    methods = shared_methods(spec, sorted(b.method_ids), b, groups)
     comments = [CommentIR(prefixed("COM", c), spec.comments[c].text) for c in sorted(b.comment_ids)]
 
     supplemental = [lf for lf in [b.guide, *b.extra_docs] if lf is not None]

@@ -17,6 +17,7 @@ from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Spec
 
 TEMPLATES = Path(__file__).parent / "templates"
+STYLESHEET = "define-view.xsl"  # named by define.xml's xml-stylesheet instruction, so a browser renders it
 SCHEMA = Path(__file__).resolve().parents[1] / "schemas" / "define" / "2.1" / "define2-1-0.xsd"
 
 
@@ -69,6 +70,7 @@ def write_define(spec: Spec, purpose: str, datasets: Mapping[str, DatasetInfo], 
         raise DefineError([Finding(Severity.ERROR, "DEFINE-XSD", p, file="define.xml") for p in problems])
     out = Path(out_dir)
     write_bytes_atomic(out / "define.xml", xml)
+    write_bytes_atomic(out / STYLESHEET, (TEMPLATES / STYLESHEET).read_bytes())
     if html:
         write_bytes_atomic(out / "define.html", render_define_html(model))
     return model.findings
