@@ -21,6 +21,20 @@ class Reconciliation:
     unmapped: list[dict] = field(default_factory=list)
     records_out: dict[str, int] = field(default_factory=dict)
     seen: dict[str, list] = field(default_factory=dict)
+    lineage: list = field(default_factory=list)   # frames DOMAIN/USUBJID/SEQ/FILE/LINE, one per dataset
+
+    def add_lineage(self, dataset: str, usubjid: pd.Series, seq: pd.Series, file: pd.Series, line: pd.Series) -> None:
+        """Where each record of `dataset` (by USUBJID and --SEQ) came from: the raw file and line, so a
+        result can be traced to raw lines by a join."""
+        self.lineage.append(pd.DataFrame({"DOMAIN": dataset, "USUBJID": usubjid.to_numpy(), "SEQ": seq.to_numpy(),
+                                          "FILE": file.to_numpy(), "LINE": line.to_numpy()}))
+
+    def lineage_frame(self) -> pd.DataFrame:
+        cols = ["DOMAIN", "USUBJID", "SEQ", "FILE", "LINE"]
+        if not self.lineage:
+            return pd.DataFrame(columns=cols)
+        out = pd.concat(self.lineage, ignore_index=True)
+        return out[out["FILE"].astype(str) != ""].sort_values(cols[:3], kind="mergesort").reset_index(drop=True)
 
     def add_mapped(self, form: str, dataset: str, n: int) -> None:
         self.mapped[(form, dataset)] = self.mapped.get((form, dataset), 0) + int(n)

@@ -8,7 +8,7 @@ from studyforge.findings import Finding
 from studyforge.spec.models import Dataset, Spec
 
 from . import engine as E
-from .context import FORM, LINE, Reconciliation
+from .context import FILE, FORM, LINE, Reconciliation
 from .derivations import sort_codes
 from .identity import raw_identities
 from .readers import RawForm
@@ -62,6 +62,9 @@ def build_one(build: E.Build, ds: Dataset) -> dict[str, pd.DataFrame]:
     for form, g in frame[frame[FORM] != ""].groupby(FORM, sort=True)[LINE]:
         build.recon.add_mapped(form, ds.name, len(g))
         build.recon.mark_seen(form, g.to_numpy())
+    seqvar = _seq_variable(ds)
+    if seqvar and seqvar in df.columns and "USUBJID" in df.columns and FILE in frame.columns:
+        build.recon.add_lineage(ds.name, df["USUBJID"], df[seqvar], frame[FILE], frame[LINE])
     out = {ds.name: _sort(ds, df)}
     if supp is not None:
         sdf = E.shape(supp, sp)

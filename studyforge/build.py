@@ -18,6 +18,8 @@ from typing import Callable, Iterator
 import pandas as pd
 from rich.console import Console
 
+from studyforge.dataset_writer import sort_by_keys
+from studyforge.fileio import write_text_atomic
 from studyforge.findings import Finding, Severity
 from studyforge.outdir import Staging, check_out_dir
 from studyforge.spec.models import Spec
@@ -34,6 +36,7 @@ class Stages:
     run_sdtm: Callable[..., tuple]                  # (raw_dir, spec_dir) -> (frames, findings, reconciliation, whole spec)
     derive_adam: Callable[[Frames, Spec], tuple]    # (sdtm frames, spec) -> (frames, findings)
     read_sdtm: Callable[[Path], Frames]             # folder of SDTM XPT -> frames (ADaM reads what was written)
+    results: Callable[..., list] | None = None      # (spec_dir, adam frames, out folder, study id, created, lineage)
 
 
 @dataclass
@@ -199,6 +202,18 @@ def _run(opts: BuildOptions, stages: Stages, staging: Staging, timer: "_Timer", 
                                      lambda: write_define(spec, purpose, infos, paths[key])) or []
     gate("define.xml")
 
+    lineage = recon.lineage_frame() if hasattr(recon, "lineage_frame") else None
+    if lineage is not None:
+        inside = str(root) + "/"
+        lineage = lineage.assign(FILE=lineage["FILE"].astype(str).map(
+            lambda p: p[len(inside):] if p.startswith(inside) else p))
+        write_text_atomic(confined(root, "report/lineage.csv"), lineage.to_csv(index=False, lineterminator="\n"))
+    if stages.results is not None:
+        with timer.stage("endpoint results"):
+            findings += stages.results(opts.study_dir, adam, confined(root, "results"), spec.study.id,
+                                       spec.study.xpt_created, lineage)
+        gate("endpoint results")
+
     if opts.validate:
         with timer.stage("conformance checks"):
             view = load_package(root, spec)
@@ -242,12 +257,17 @@ def _write_xpt_all(frames: Frames, spec: Spec, folder: Path, writer, findings: l
             findings.append(Finding(Severity.ERROR, "SF-BUILD-001", "dataset produced but not in the spec; not written",
                                     dataset=name))
             continue
+        if len(frames[name]) == 0:  # FDA TCG: a dataset without records is not submitted
+            findings.append(Finding(Severity.NOTICE, "SF-BUILD-003", "dataset has no records; not written "
+                                    "(FDA Study Data Technical Conformance Guide: no empty datasets)", dataset=name))
+            continue
+        frame = sort_by_keys(frames[name], ds)
         info = _attempt(findings, name, f"{folder.name}/{name.lower()}.xpt",
-                        lambda: writer(frames[name], ds, spec.study, folder / f"{name.lower()}.xpt"))
+                        lambda: writer(frame, ds, spec.study, folder / f"{name.lower()}.xpt"))
         if info is None:
             continue
         findings.extend(info.findings)
-        out[name] = (frames[name], ds.purpose)
+        out[name] = (frame, ds.purpose)
     return out
 
 

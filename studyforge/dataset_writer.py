@@ -243,13 +243,41 @@ def _shape(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Findi
     return pd.DataFrame(cols, index=frame.index), findings, factorized
 
 
+def sort_by_keys(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
+    """The rows in the order of the dataset's key variables (FDA TCG: datasets sorted by the keys that
+    define.xml declares). Numbers sort as numbers and text as text, except that a text key whose values
+    are all numbers (SUPP-- IDVARVAL) sorts numerically; missing first; stable. Unchanged when sorted."""
+    keys = [k for k in dataset.keys if k in df.columns]
+    if not keys or len(df) < 2:
+        return df
+    cols = []
+    for k in keys:
+        col = df[k]
+        if pd.api.types.is_numeric_dtype(col):
+            v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            cols.append(np.where(np.isnan(v), -np.inf, v))
+            continue
+        codes, uniq = pd.factorize(col.astype(object).where(col.notna(), "").to_numpy(dtype=object), sort=True)
+        text = pd.Series(uniq, dtype=object).astype(str)
+        nums = pd.to_numeric(text.where(text != ""), errors="coerce")
+        if len(uniq) and nums.notna().sum() == (text != "").sum():
+            rank = np.argsort(np.argsort(np.where(nums.isna(), -np.inf, nums.to_numpy(dtype=float)), kind="stable"),
+                              kind="stable")
+            codes = rank[codes]
+        cols.append(codes)
+    order = np.lexsort([np.arange(len(df))] + cols[::-1])
+    if (order == np.arange(len(df))).all():
+        return df
+    return df.iloc[order].reset_index(drop=True)
+
+
 def write_dataset_xpt(df: pd.DataFrame, dataset: Dataset, study: Study, path: Path | str) -> XptInfo:
     """Shape `df` to `dataset` and write it as XPORT v5 (lengths: spec, else the data's maximum).
 
     `XptInfo.findings` are the shaping findings (none for a frame already shaped); a value that
     cannot be written (too long, non-ASCII) raises XptError naming the row rather than being cut.
     """
-    shaped, findings, factorized = _shape(df, dataset)
+    shaped, findings, factorized = _shape(sort_by_keys(df, dataset), dataset)
     lengths: dict[str, int] = {}
     for v in dataset.variables:
         if v.length is not None:

@@ -66,7 +66,8 @@ def test_adsl_disposition_randomisation_and_death(derived):
 
 
 def test_adrs_bor_by_hand(derived):
-    adrs = derived[0]["ADRS"].set_index(["USUBJID", "PARAMCD"])["AVALC"]
+    per_subject = derived[0]["ADRS"][~derived[0]["ADRS"]["PARAMCD"].isin(["OVR", "OVRINV"])]  # one row per subject
+    adrs = per_subject.set_index(["USUBJID", "PARAMCD"])["AVALC"]
     # 01-701-1115 BICR: SD (day 22), PR (day 43), CR (day 64) -> best response CR (RECIST 1.1 4.4).
     assert adrs[("01-701-1115", "BOR")] == "CR"
     # 01-701-1028: SD on day 22 is under 28 days (min_sd_days 28, admiralonco ref_start_window) -> NE;
