@@ -76,12 +76,21 @@ def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
     return Prepared(a, params, rec, subjects)
 
 
+def _group_text(col: pd.Series) -> pd.Series:
+    """Group labels as text: whole numbers without a decimal point (AVISITN 12, not 12.0), missing as ''."""
+    if pd.api.types.is_numeric_dtype(col):
+        v = col.astype(float)
+        whole = v.notna() & (v == v.round())
+        out = v.astype(str).where(~whole, v.where(whole).astype("Int64").astype(str))
+        return out.where(v.notna(), "")
+    return col.astype(object).where(col.notna(), "").astype(str)
+
+
 def _groups(p: Prepared) -> list[tuple[list[tuple[str, str]], pd.DataFrame, pd.Index]]:
     """(group labels, records, analysis-set subjects) per group; one group when there is no grouping."""
     if not p.analysis.group_by:
         return [([], p.records, p.subjects)]
-    keys = p.records[p.analysis.group_by].astype(object).where(p.records[p.analysis.group_by].notna(), "")
-    keys = keys.astype(str)
+    keys = p.records[p.analysis.group_by].apply(_group_text)
     out = []
     for vals, idx in keys.groupby(p.analysis.group_by, sort=True).groups.items():
         vals = vals if isinstance(vals, tuple) else (vals,)

@@ -37,6 +37,7 @@ class Stages:
     derive_adam: Callable[[Frames, Spec], tuple]    # (sdtm frames, spec) -> (frames, findings)
     read_sdtm: Callable[[Path], Frames]             # folder of SDTM XPT -> frames (ADaM reads what was written)
     results: Callable[..., list] | None = None      # (spec_dir, adam frames, out folder, study id, created, lineage)
+    acrf: Callable[..., tuple] | None = None        # (raw_dir, spec) -> (aCRF layout, dataset labels)
 
 
 @dataclass
@@ -193,13 +194,24 @@ def _run(opts: BuildOptions, stages: Stages, staging: Staging, timer: "_Timer", 
                          lambda: write_spec_dataset_json(df, folder / f"{name.lower()}.json", spec, name))
         gate("write Dataset-JSON")
 
+    acrf: dict = {}
+    if stages.acrf is not None:
+        from studyforge.acrf import write_acrf
+
+        with timer.stage("annotated CRF"):
+            lay, labels = stages.acrf(raw_dir, spec)
+            write_acrf(lay, paths["sdtm"] / "acrf.pdf", spec.study.name, spec.study.title, spec.study.xpt_created,
+                       labels)
+            acrf = {"acrf": "acrf.pdf", "acrf_pages": {k: v for k, v in _pages(lay).items()}}
+
     with timer.stage("define.xml + define.html"):
         for purpose, key in (("Tabulation", "sdtm"), ("Analysis", "adam")):
             infos = {n: dataset_info_from_xpt(paths[key] / f"{n.lower()}.xpt")
                      for n, (_, p) in written.items() if p == purpose}
+            extra = acrf if purpose == "Tabulation" else {}
             if infos:
                 findings += _attempt(findings, "", f"{purpose} define.xml",
-                                     lambda: write_define(spec, purpose, infos, paths[key])) or []
+                                     lambda: write_define(spec, purpose, infos, paths[key], **extra)) or []
     gate("define.xml")
 
     lineage = recon.lineage_frame() if hasattr(recon, "lineage_frame") else None
@@ -232,6 +244,19 @@ def _run(opts: BuildOptions, stages: Stages, staging: Staging, timer: "_Timer", 
     write_build_report(summary, paths["report"])
     write_manifest(root, unlisted=TIMING_FILES, spec_dir=opts.study_dir)
     return summary, written
+
+
+def _pages(lay) -> dict[str, list[int]]:
+    """"DATASET.VARIABLE" -> the aCRF pages annotating it; "DATASET" -> the pages of its forms (for a collected
+    variable no single field feeds, e.g. a category printed on the form)."""
+    out: dict[str, set[int]] = {}
+    for p in lay.pages:
+        for f in p.fields:
+            for a in f.annotations:
+                target = a.split(" ", 1)[0]
+                out.setdefault(target, set()).add(p.number)
+                out.setdefault(target.split(".", 1)[0], set()).add(p.number)  # the dataset's form pages
+    return {k: sorted(v) for k, v in out.items()}
 
 
 class StageFailed(RuntimeError):

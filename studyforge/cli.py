@@ -315,6 +315,7 @@ def build(spec_dir: Path | None, raw_dir: Path | None, out_dir: Path, subjects: 
     from adam.sdtm_input import read_sdtm_folder
     from sdtm.command import run_sdtm
     from results.stage import write_results
+    from sdtm.acrf_map import crf_layout
     from sdtm.simulate.command import simulate_command
     from studyforge.build import BuildOptions, Stages
     from studyforge.build import build as run_build
@@ -331,7 +332,8 @@ def build(spec_dir: Path | None, raw_dir: Path | None, out_dir: Path, subjects: 
     stages = Stages(
         simulate=lambda study, subjects, seed, out_dir: simulate_command(
             study, subjects=subjects, seed=seed, out_dir=out_dir, overrides=()),
-        run_sdtm=run_sdtm, derive_adam=derive_adam, read_sdtm=read_sdtm_folder, results=write_results)
+        run_sdtm=run_sdtm, derive_adam=derive_adam, read_sdtm=read_sdtm_folder, results=write_results,
+        acrf=crf_layout)
     result = run_build(BuildOptions(study_dir=spec_dir, out_dir=out_dir, raw_dir=raw_dir,
                                     subjects=subjects, seed=seed, formats=fmt, strict=strict), stages)
     _exit(result.exit_code)

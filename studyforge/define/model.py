@@ -286,6 +286,7 @@ class _Builder:
         self.comment_ids: set[str] = set()
         self.leaves: dict[str, LeafDef] = {}
         self.acrf = LeafDef("LF.acrf", acrf, "Annotated CRF") if acrf else None
+        self.acrf_pages: Mapping[str, list[int]] | None = None
         self.guide = LeafDef("LF.RG", reviewers_guide,
                              "Clinical Study Data Reviewer's Guide" if purpose == "Tabulation"
                              else "Analysis Data Reviewer's Guide") if reviewers_guide else None
@@ -368,6 +369,12 @@ class _Builder:
             if not desc:
                 self.add(Severity.ERROR, "DEFINE-ORIGIN", "Predecessor origin without predecessor", ds, var)
         refs = []
+        if o.type == "Collected" and self.acrf_pages is not None and self.purpose == "Tabulation":
+            drawn = [str(n) for n in self.acrf_pages.get(f"{ds}.{var}") or self.acrf_pages.get(ds, [])]
+            if o.pages and drawn and o.pages != drawn:
+                self.add(Severity.WARNING, "DEFINE-ACRF", f"spec gives CRF page(s) {' '.join(o.pages)}; the annotated "
+                         f"CRF annotates {ds}.{var} on page(s) {' '.join(drawn)}, which define.xml uses", ds, var)
+            o = o.model_copy(update={"pages": drawn or list(o.pages)})
         if o.pages:
             if self.acrf is None:
                 self.add(Severity.WARNING, "DEFINE-ACRF", "CRF pages given but no acrf.pdf in the package; "
@@ -676,11 +683,13 @@ def shared_methods(spec: Spec, method_ids: list[str], b: "_Builder", groups: lis
 
 
 def build_model(spec: Spec, purpose: str, datasets: Mapping[str, DatasetInfo], *, acrf: str | None = None,
+                acrf_pages: Mapping[str, list[int]] | None = None,
                 reviewers_guide: str | None = None, documents: Mapping[str, str] | None = None) -> DefineModel:
     """The define model for one purpose; `findings` holds every disagreement (ERRORs block rendering)."""
     if purpose not in ("Tabulation", "Analysis"):
         raise ValueError(f"purpose must be Tabulation or Analysis, not {purpose!r}")
     b = _Builder(spec, purpose, datasets, acrf, reviewers_guide, documents)
+    b.acrf_pages = acrf_pages if acrf else None
     spec_ds = {d.name: d for d in spec.datasets.values() if d.purpose == purpose}
     for name in sorted(b.datasets):
         if name not in spec_ds:

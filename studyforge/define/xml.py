@@ -52,7 +52,7 @@ def build_define(spec: Spec, purpose: str, datasets: Mapping[str, DatasetInfo], 
 
 
 def write_define(spec: Spec, purpose: str, datasets: Mapping[str, DatasetInfo], out_dir: Path | str, *,
-                 acrf: str | None = None, reviewers_guide: str | None = None,
+                 acrf: str | None = None, acrf_pages: Mapping[str, list[int]] | None = None, reviewers_guide: str | None = None,
                  documents: Mapping[str, str] | None = None, html: bool = True) -> list[Finding]:
     """Write OUT_DIR/define.xml (and define.html), atomically; returns the non-blocking findings.
 
@@ -60,7 +60,8 @@ def write_define(spec: Spec, purpose: str, datasets: Mapping[str, DatasetInfo], 
     """
     from studyforge.define.html import render_define_html
 
-    model = build_model(spec, purpose, datasets, acrf=acrf, reviewers_guide=reviewers_guide, documents=documents)
+    model = build_model(spec, purpose, datasets, acrf=acrf, acrf_pages=acrf_pages, reviewers_guide=reviewers_guide,
+                        documents=documents)
     errors = [f for f in model.findings if f.severity is Severity.ERROR]
     if errors:
         raise DefineError(errors)
