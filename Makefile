@@ -28,7 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
-	$(BIN)/ruff check studyforge sdtm adam benchmarks tests
+	$(BIN)/ruff check studyforge sdtm adam results benchmarks tests
 	$(BIN)/studyforge spec check specs/palace
 
 clean:

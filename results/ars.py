@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from .methods import METHODS
-from .model import Where, ResultsSpec
+from .model import ResultsSpec, Where
 
 ARS_VERSION = "1.0"
 

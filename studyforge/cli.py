@@ -313,9 +313,9 @@ def build(spec_dir: Path | None, raw_dir: Path | None, out_dir: Path, subjects: 
     """Build the whole package: raw -> SDTM -> ADaM, XPT, Dataset-JSON, define.xml/html, validation, report."""
     from adam.pipeline import derive_adam
     from adam.sdtm_input import read_sdtm_folder
-    from sdtm.command import run_sdtm
     from results.stage import write_results
     from sdtm.acrf_map import crf_layout
+    from sdtm.command import run_sdtm
     from sdtm.simulate.command import simulate_command
     from studyforge.build import BuildOptions, Stages
     from studyforge.build import build as run_build

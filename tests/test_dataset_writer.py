@@ -174,7 +174,8 @@ def test_default_length_is_longest_value_missing_ignored(tmp_path: Path) -> None
     v = {x.name: x.length for x in info.variables}
     assert (v["EVNTDESC"], v["USUBJID"], v["STUDYID"]) == (5, 6, 14)
     d, _ = read_xpt(tmp_path / "x.xpt")
-    assert list(d["EVNTDESC"]) == ["", "DEATH", "PD"] and list(d["USUBJID"]) == ["P-1", "P-0002", "P-3"]
+    # written sorted by the keys (USUBJID, PARAMCD): "P-0002" < "P-1" < "P-3" as text
+    assert list(d["EVNTDESC"]) == ["DEATH", "", "PD"] and list(d["USUBJID"]) == ["P-0002", "P-1", "P-3"]
 
 
 def test_unhashable_values_in_char_variable_are_findings() -> None:
@@ -182,3 +183,16 @@ def test_unhashable_values_in_char_variable_are_findings() -> None:
     shaped, findings = shape_to_spec(df, _dataset())
     assert [(f.rule, f.record, f.value) for f in findings] == [("SPEC_TYPE_MISMATCH", "1", "['a']")]
     assert list(shaped["EVNTDESC"]) == ["['a']", "PD", ""]
+
+
+def test_written_rows_are_sorted_by_the_keys_numbers_as_numbers(tmp_path: Path) -> None:
+    # keys USUBJID, PARAMCD (FDA TCG: sorted by the define.xml keys); missing first; a text key whose values are
+    # all numbers (as SUPP-- IDVARVAL) sorts numerically: "2" < "9" < "10"
+    from studyforge.dataset_writer import sort_by_keys
+
+    df = pd.DataFrame({"USUBJID": ["B", "A", "A", "A"], "PARAMCD": ["OS", "PFS", "OS", ""]})
+    got = sort_by_keys(df, _dataset())
+    assert list(zip(got["USUBJID"], got["PARAMCD"])) == [("A", ""), ("A", "OS"), ("A", "PFS"), ("B", "OS")]
+    assert sort_by_keys(got, _dataset()) is got  # already sorted: untouched
+    nums = pd.DataFrame({"USUBJID": ["A", "A", "A", "A"], "PARAMCD": ["9", "10", "2", ""]})
+    assert list(sort_by_keys(nums, _dataset())["PARAMCD"]) == ["", "2", "9", "10"]

@@ -227,7 +227,7 @@ class UnitConvertParams(Params):
     unit_var: str | None = Field(default=None, description="variable with the CT-mapped original unit (preferred)")
     testcd: str = Field(description="variable holding the test code")
     output: Literal["number", "text", "unit"]
-    table: list[UnitRow]
+    table: list[UnitRow] | str = Field(description="the rows, or the name of a study-level table (study.yaml units:)")
     decimals: int = 4
 
 
@@ -237,15 +237,27 @@ def _fmt_num(x: pd.Series, decimals: int) -> pd.Series:
                                    else f"{float(v):.{decimals}f}".rstrip("0").rstrip(".")))
 
 
+def unit_table(p: UnitConvertParams, refs: Refs) -> list[UnitRow]:
+    """The conversion rows: given inline, or the study-level table the params name (one table serves
+    the result, the unit and both range limits). An unknown name is a spec error."""
+    if not isinstance(p.table, str):
+        return list(p.table)
+    tables = refs.spec.study.units
+    if p.table not in tables:
+        raise ValueError(f"unit table {p.table!r} is not in study.yaml units: (known: {', '.join(sorted(tables))})")
+    return [UnitRow.model_validate(r) for r in tables[p.table]]
+
+
 def _unit_rows(frame, p: UnitConvertParams, refs: Refs) -> pd.DataFrame:
     """Conversion-table row (to_unit, factor, offset) of each working row by (test code, unit);
     --STRESC/--STRESN/--STRESU and the standard range limits share one lookup per dataset."""
-    table = tuple((r.testcd, r.from_unit, r.to_unit, r.factor, r.offset) for r in p.table)
+    rows = unit_table(p, refs)
+    table = tuple((r.testcd, r.from_unit, r.to_unit, r.factor, r.offset) for r in rows)
 
     def build():
         unit = norm_key(refs.var(p.unit_var).astype(str) if p.unit_var else refs.field(frame, p.unit))
         testcd = refs.var(p.testcd).astype(str)
-        tab = pd.DataFrame([r.model_dump() for r in p.table])
+        tab = pd.DataFrame([r.model_dump() for r in rows], columns=list(UnitRow.model_fields))
         tab["from_key"] = norm_key(tab["from_unit"])
         left = pd.DataFrame({"testcd": testcd.to_numpy(), "from_key": unit.to_numpy()})
         merged = left.merge(tab[["testcd", "from_key", "to_unit", "factor", "offset"]]

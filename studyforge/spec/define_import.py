@@ -9,8 +9,21 @@ from pathlib import Path
 
 from lxml import etree
 
-from .models import (Codelist, Comment, Dataset, Method, Origin, Parameter, Spec, Standard, Study, Term, ValueLevel, Variable,
-                     WhereCondition)
+from .models import (
+    Codelist,
+    Comment,
+    Dataset,
+    Method,
+    Origin,
+    Parameter,
+    Spec,
+    Standard,
+    Study,
+    Term,
+    ValueLevel,
+    Variable,
+    WhereCondition,
+)
 
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
 DEFS = ("http://www.cdisc.org/ns/def/v2.1", "http://www.cdisc.org/ns/def/v2.0")

@@ -61,6 +61,9 @@ class Study(StrictModel):
     xpt_created: dt.datetime = Field(description="header datetime of every XPT file (determinism)")
     language: str = "en"
     raw: RawSpec = Field(default_factory=RawSpec, description="how the raw exports identify records (spec/raw.py)")
+    units: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict, description="named unit-conversion tables (rows: testcd, from_unit, to_unit, factor, "
+        "offset) that SDTM unit_convert rules refer to by name")
 
     def standard(self, name: str) -> Standard | None:
         return next((s for s in self.standards if s.name == name), None)

@@ -23,8 +23,19 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ValidationError
 
-from .models import (Codelist, Comment, Dataset, Method, Spec, Standard, Study, Term, ValueLevel, Variable,
-                     WhereCondition)
+from .models import (
+    Codelist,
+    Comment,
+    Dataset,
+    Method,
+    Spec,
+    Standard,
+    Study,
+    Term,
+    ValueLevel,
+    Variable,
+    WhereCondition,
+)
 
 EXTRA = "studyforge"
 SHEETS = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from results.engine import prepare, run_analysis, run_results
+from results.engine import prepare, run_results
 from results.model import ResultsSpec
 from results.stage import load_results_spec, write_results
 from results.trace import TraceError, parse_result_id, trace_records

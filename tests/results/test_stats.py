@@ -77,6 +77,49 @@ def test_km_matches_lifelines_pointwise_and_median_ci():
     assert mlo == pytest.approx(float(ref.iloc[0, 0])) and mhi == pytest.approx(float(ref.iloc[0, 1]))
 
 
+def _naive_km(t, e, z=1.959963984540054):
+    """A second, loop-based implementation from the definitions (Kaplan-Meier product, Greenwood sum,
+    log(-log) limits), written without the vectorised code's tricks."""
+    times = sorted(set(t))
+    s, g, rows = 1.0, 0.0, []
+    for u in times:
+        n = sum(1 for x in t if x >= u)
+        d = sum(1 for x, ev in zip(t, e) if x == u and ev == 1)
+        if d:
+            s *= 1 - d / n
+            if n > d:
+                g += d / (n * (n - d))
+        if 0 < s < 1 and g > 0:
+            se = math.sqrt(g) / abs(math.log(s))
+            lo, hi = s ** math.exp(z * se), s ** math.exp(-z * se)
+        else:
+            lo = hi = float("nan")
+        rows.append((u, s, lo, hi, g))
+    return rows
+
+
+def test_km_matches_a_naive_implementation_and_brookmeyer_crowley_by_its_definition():
+    rng = np.random.default_rng(11)
+    t = np.ceil(rng.exponential(300, 60))
+    e = (rng.random(60) < 0.7).astype(int)
+    km = kaplan_meier(t, e)
+    ref = _naive_km(list(t), list(e))
+    for (u, s, lo, hi, _), i in zip(ref, range(len(km.time))):
+        assert km.time[i] == u and km.surv[i] == pytest.approx(s, abs=1e-12)
+        assert km.lcl[i] == pytest.approx(lo, abs=1e-9, nan_ok=True)
+        assert km.ucl[i] == pytest.approx(hi, abs=1e-9, nan_ok=True)
+    # Brookmeyer & Crowley (1982) by definition: the times whose test of S(t) = 0.5 on the log(-log) scale does
+    # not reject, |log(-log S) - log(-log .5)| <= z * se; the CI runs from the first such time to the first time
+    # after which S stays below the band (the first time the upper limit is <= .5).
+    z = 1.959963984540054
+    accepted = [u for u, s, lo, hi, g in ref if 0 < s < 1 and g > 0 and
+                abs(math.log(-math.log(s)) - math.log(-math.log(0.5))) <= z * math.sqrt(g) / abs(math.log(s))]
+    med, mlo, mhi = km.quantile(0.5)
+    assert mlo == accepted[0]
+    assert mhi == next(u for u, s, lo, hi, g in ref if hi <= 0.5)
+    assert med == next(u for u, s, *_ in ref if s <= 0.5)
+
+
 def test_km_beyond_last_censored_time_is_not_estimable():
     km = kaplan_meier(np.array([10.0, 20.0, 30.0]), np.array([1, 0, 0]))
     assert km.at(5) == (1.0, pytest.approx(np.nan, nan_ok=True), pytest.approx(np.nan, nan_ok=True))
