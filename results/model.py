@@ -77,6 +77,23 @@ class Analysis(Strict):
     method: str
     params: dict[str, Any] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _method_and_params(self) -> "Analysis":
+        """An unknown method or a bad parameter is a spec error at this analysis's line, not a failure later."""
+        from pydantic import ValidationError
+
+        from .methods import METHODS
+
+        method = METHODS.get(self.method)
+        if method is None:
+            raise ValueError(f"unknown method {self.method!r}; known: {', '.join(sorted(METHODS))}")
+        try:
+            method.params.model_validate(self.params)
+        except ValidationError as exc:
+            raise ValueError("; ".join(f"params.{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                       for e in exc.errors(include_url=False))) from None
+        return self
+
 
 class Output(Strict):
     id: str = Field(pattern=ID)

@@ -46,11 +46,21 @@ class Layout:
     pages: list[Page]
     toc_pages: int
 
+    def page_map(self) -> dict[str, list[int]]:
+        """"DATASET.VARIABLE" -> the pages annotating it, and "DATASET" -> the pages of its forms (for a collected
+        variable no single field feeds, e.g. a category printed on the form): define.xml's PDFPageRefs."""
+        out: dict[str, set[int]] = {}
+        for p in self.pages:
+            for f in p.fields:
+                for a in f.annotations:
+                    target = a.split(" ", 1)[0]
+                    out.setdefault(target, set()).add(p.number)
+                    out.setdefault(target.split(".", 1)[0], set()).add(p.number)
+        return {k: sorted(v) for k, v in out.items()}
+
     def pages_of(self, dataset: str, variable: str) -> list[int]:
-        """The pages annotating DATASET.VARIABLE: what define.xml gives as its Collected origin's PDFPageRef."""
-        key = f"{dataset}.{variable}"
-        return sorted({p.number for p in self.pages for f in p.fields
-                       if any(a == key or a.startswith(key + " ") for a in f.annotations)})
+        """The pages annotating DATASET.VARIABLE."""
+        return self.page_map().get(f"{dataset}.{variable}", [])
 
 
 def layout(forms: dict[str, tuple[str, list[CrfField]]]) -> Layout:

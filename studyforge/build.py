@@ -202,7 +202,7 @@ def _run(opts: BuildOptions, stages: Stages, staging: Staging, timer: "_Timer", 
             lay, labels = stages.acrf(raw_dir, spec)
             write_acrf(lay, paths["sdtm"] / "acrf.pdf", spec.study.name, spec.study.title, spec.study.xpt_created,
                        labels)
-            acrf = {"acrf": "acrf.pdf", "acrf_pages": {k: v for k, v in _pages(lay).items()}}
+            acrf = {"acrf": "acrf.pdf", "acrf_pages": lay.page_map()}
 
     with timer.stage("define.xml + define.html"):
         for purpose, key in (("Tabulation", "sdtm"), ("Analysis", "adam")):
@@ -244,19 +244,6 @@ def _run(opts: BuildOptions, stages: Stages, staging: Staging, timer: "_Timer", 
     write_build_report(summary, paths["report"])
     write_manifest(root, unlisted=TIMING_FILES, spec_dir=opts.study_dir)
     return summary, written
-
-
-def _pages(lay) -> dict[str, list[int]]:
-    """"DATASET.VARIABLE" -> the aCRF pages annotating it; "DATASET" -> the pages of its forms (for a collected
-    variable no single field feeds, e.g. a category printed on the form)."""
-    out: dict[str, set[int]] = {}
-    for p in lay.pages:
-        for f in p.fields:
-            for a in f.annotations:
-                target = a.split(" ", 1)[0]
-                out.setdefault(target, set()).add(p.number)
-                out.setdefault(target.split(".", 1)[0], set()).add(p.number)  # the dataset's form pages
-    return {k: sorted(v) for k, v in out.items()}
 
 
 class StageFailed(RuntimeError):

@@ -27,6 +27,8 @@ def test_layout_pages_and_define_page_refs():
     assert lay.pages_of("AE", "AETERM") == [3]
     assert lay.pages_of("VS", "VSORRES") == [4, 5]
     assert lay.pages_of("AE", "AESEQ") == []
+    # the dataset's form pages serve a collected variable no field feeds (define.xml falls back to them)
+    assert lay.page_map()["SUPPAE"] == [3] and lay.page_map()["VS"] == [4, 5]
 
 
 def test_pdf_reads_back_with_annotations_bookmarks_and_same_bytes(tmp_path):

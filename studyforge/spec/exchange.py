@@ -34,17 +34,13 @@ def _write(spec, out_dir: Path, notices: list[str]) -> int:
 def import_p21_command(workbook: Path, out_dir: Path) -> int:
     from .p21 import P21Error, import_p21
 
-    why = _empty_target(out_dir)
-    if why:
-        print(f"error: {why}", file=sys.stderr)
-        return 2
-    try:
-        result = import_p21(workbook)
-    except P21Error as exc:
-        for p in exc.problems:
-            print(f"error: {p}", file=sys.stderr)
-        return 2
-    return _write(result.spec, out_dir, result.notices)
+    def read():
+        try:
+            result = import_p21(workbook)
+        except P21Error as exc:
+            raise _ImportFailed(exc.problems) from None
+        return result.spec, result.notices
+    return _import(read, out_dir)
 
 
 def export_p21_command(spec_dir: Path, workbook: Path) -> int:
@@ -66,13 +62,29 @@ def export_p21_command(spec_dir: Path, workbook: Path) -> int:
 def import_define_command(define: Path, out_dir: Path) -> int:
     from .define_import import DefineImportError, import_define
 
+    def read():
+        try:
+            return import_define(define)
+        except DefineImportError as exc:
+            raise _ImportFailed([str(exc)]) from None
+    return _import(read, out_dir)
+
+
+class _ImportFailed(Exception):
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+
+
+def _import(read, out_dir: Path) -> int:
+    """Refuse a target that is not missing or empty, read the source (every problem one line, exit 2), write."""
     why = _empty_target(out_dir)
     if why:
         print(f"error: {why}", file=sys.stderr)
         return 2
     try:
-        spec, notices = import_define(define)
-    except DefineImportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        spec, notices = read()
+    except _ImportFailed as exc:
+        for p in exc.problems:
+            print(f"error: {p}", file=sys.stderr)
         return 2
     return _write(spec, out_dir, notices)

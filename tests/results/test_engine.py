@@ -179,3 +179,18 @@ def test_outputs_are_byte_identical_and_ars_is_valid(tmp_path):
     csv = pd.read_csv(a / "ard.csv")
     assert list(back["RESULT_ID"]) == list(csv["RESULT_ID"])
     assert back["VALUE"].to_numpy() == pytest.approx(csv["VALUE"].to_numpy(), nan_ok=True)
+
+
+@pytest.mark.parametrize("analysis,expected", [
+    ("{id: A, name: a, analysis_set: SAF, dataset: ADSL, method: median_polish}", "unknown method 'median_polish'"),
+    ("{id: A, name: a, analysis_set: SAF, dataset: ADRS, method: proportion, params: {conf: 1.5}}", "params.conf"),
+    ("{id: A, name: a, analysis_set: SAF, dataset: ADRS, method: kaplan_meier, params: {timepoints: [{days: 1}]}}",
+     "params.timepoints.0.label"),
+])
+def test_bad_method_or_parameter_is_a_spec_error_at_its_line(tmp_path, analysis, expected):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "analyses.yaml").write_text(
+        "analysis_sets:\n  - {id: SAF, label: s, flag: SAFFL}\nanalyses:\n  - " + analysis + "\n")
+    with pytest.raises(SpecError) as e:
+        load_results_spec(tmp_path)
+    assert "analyses.yaml:4" in str(e.value) and expected in str(e.value)

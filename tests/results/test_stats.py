@@ -56,27 +56,6 @@ def test_km_gehan_by_hand():
     assert list(km.n_risk[:3]) == [21, 17, 16]
 
 
-def test_km_matches_lifelines_pointwise_and_median_ci():
-    lifelines = pytest.importorskip("lifelines")
-    from lifelines.utils import median_survival_times
-
-    rng = np.random.default_rng(7)
-    t = np.ceil(rng.exponential(300, 60))
-    e = (rng.random(60) < 0.7).astype(int)
-    kmf = lifelines.KaplanMeierFitter(alpha=0.05).fit(t, e)
-    km = kaplan_meier(t, e)
-    for tt in (100, 168, 336):
-        s, lo, hi = km.at(tt)
-        assert s == pytest.approx(float(kmf.survival_function_at_times(tt).iloc[0]), abs=1e-12)
-        ci = kmf.confidence_interval_survival_function_
-        row = ci[ci.index <= tt].iloc[-1]
-        assert lo == pytest.approx(row.iloc[0], abs=1e-9) and hi == pytest.approx(row.iloc[1], abs=1e-9)
-    med, mlo, mhi = km.quantile(0.5)
-    assert med == pytest.approx(kmf.median_survival_time_)
-    ref = median_survival_times(kmf.confidence_interval_)
-    assert mlo == pytest.approx(float(ref.iloc[0, 0])) and mhi == pytest.approx(float(ref.iloc[0, 1]))
-
-
 def _naive_km(t, e, z=1.959963984540054):
     """A second, loop-based implementation from the definitions (Kaplan-Meier product, Greenwood sum,
     log(-log) limits), written without the vectorised code's tricks."""

@@ -142,3 +142,16 @@ def test_a_sponsor_workbook_without_studyforge_columns_imports(tmp_path):
     assert (age.type, age.data_type, age.length, age.origin.pages, age.core) == ("Num", "integer", 8, ["3", "4"], None)
     assert dm.variable("STUDYID").core == "Req"  # Mandatory Yes
     assert spec.codelists["SEX"].terms[0].decode == "Female"
+
+
+def test_import_commands_refuse_a_non_empty_folder_and_print_each_problem(tmp_path, capsys):
+    from studyforge.spec.exchange import import_define_command, import_p21_command
+
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    assert import_p21_command(tmp_path / "x.xlsx", tmp_path / "taken") == 2
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"  # untouched
+    (tmp_path / "bad.xml").write_text("<root/>")
+    assert import_define_command(tmp_path / "bad.xml", tmp_path / "new") == 2
+    err = capsys.readouterr().err
+    assert "is not empty" in err and "not a define.xml" in err and not (tmp_path / "new").exists()
