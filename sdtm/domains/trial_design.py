@@ -65,6 +65,8 @@ class ElementStart(Params):
     agg: Literal["min", "max"] = "min"
     where_field: str | None = None
     where_in: list[str] = Field(default_factory=list)
+    format: Literal["edc", "declared"] = Field(
+        default="edc", description="form dates: edc (DD MON YYYY with UN/UNK) or the formats study.yaml raw: declares")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -81,6 +83,8 @@ class Element(Params):
     requires: list[str] = Field(default_factory=list, description="elements the subject must have started")
     after: str | None = Field(default=None, description="only when later (by date) than this element's start")
     before_end: bool = Field(default=False, description="only when not on the end of participation date")
+    arms: list[str] = Field(default_factory=list, description="only subjects whose DM.ACTARMCD is one of these "
+                            "(an element of some arms only); empty: every subject")
 
 
 class SeParams(Params):
@@ -107,7 +111,11 @@ def build_se(p: SeParams, refs: Refs):
             return pd.Series("", index=dm.index)
         f = rf.frame
         keep = norm_key(f[s.where_field]).isin(s.where_in) if s.where_field and s.where_field in f.columns else True
-        iso, err = _dates.edc_date_to_iso(f[s.date])
+        if s.format == "declared":
+            iso, _ = _dates.form_dtc(rf, refs.spec.study.raw.for_form(s.form), s.date)
+            err = pd.Series(False, index=f.index)
+        else:
+            iso, err = _dates.edc_date_to_iso(f[s.date])
         t = pd.DataFrame({"S": refs.usubjid_of(s.form), "d": iso})[keep & ~err & (iso.str.len() >= 10)]
         notes.append(Used(s.form, len(t), f"{refs.dataset.name}.SESTDTC"))
         return dm["USUBJID"].map(t.groupby("S")["d"].agg(s.agg)).fillna("")
@@ -126,6 +134,8 @@ def build_se(p: SeParams, refs: Refs):
             ok &= got > starts.get(el.after, pd.Series("", index=dm.index)).str.slice(0, 10)
         if el.before_end:
             ok &= got != pend
+        if el.arms:
+            ok &= dm["ACTARMCD"].isin(el.arms) if "ACTARMCD" in dm.columns else False
         starts[el.etcd] = got.where(ok, "")
     long = pd.DataFrame(starts, index=dm.index).assign(USUBJID=dm["USUBJID"]).melt(
         id_vars=["USUBJID"], var_name="ETCD", value_name="SESTDTC")

@@ -34,7 +34,9 @@ class SubjectDateParams(Params):
     agg: Literal["min", "max"]
     where_field: str | None = None
     where_in: list[str] = Field(default_factory=list)
-    format: Literal["edc", "iso"] = "edc"
+    format: Literal["edc", "iso", "declared"] = Field(
+        default="edc", description="edc: DD MON YYYY with UN/UNK parts; iso: ISO 8601 as delivered; declared: the "
+        "formats study.yaml raw: declares for the form and field (time joined when complete)")
     text: bool = Field(default=False, description="take the field as text (not a date) for the chosen record")
 
 
@@ -67,6 +69,11 @@ def subject_date(frame, p: SubjectDateParams, refs: Refs):
     if p.text:
         t = pd.DataFrame({"S": subj, "iso": f[p.date]})[keep]
         return _per_usubjid(frame, t.groupby("S")["iso"].agg(p.agg)), [Used(p.form, len(t))]
+    if p.format == "declared":  # declared formats: the time is joined by the parser (date and time fields)
+        iso, _ = refs.shared(("form_dtc", p.form, p.date, p.time), lambda: _dates.form_dtc(
+            rf, refs.spec.study.raw.for_form(p.form), p.date, p.time if p.time in f.columns else None))
+        t = pd.DataFrame({"S": subj, "iso": iso})[keep & (iso != "")]
+        return _per_usubjid(frame, t.groupby("S")["iso"].agg(p.agg)), [Used(p.form, len(t))]
     if p.format == "edc":
         iso, err = form_iso(refs, p.form, p.date)
     else:
@@ -84,6 +91,9 @@ class AgeParams(Params):
     birth: str = Field(description="raw birth date field (EDC text)")
     ref: str = Field(description="reference date variable, e.g. RFICDTC")
     partial: Literal["unambiguous", "missing"] = "unambiguous"
+    format: Literal["edc", "declared"] = Field(
+        default="edc", description="edc: DD MON YYYY with UN/UNK parts; declared: the formats study.yaml raw: "
+        "declares for the form and field")
 
 
 @variable_rule("age", AgeParams, reads=lambda p: [p.ref], fields=lambda p: [p.birth],
@@ -93,8 +103,13 @@ def age(frame, p: AgeParams, refs: Refs):
     """Whole years from birth to the reference date. A partial birth date gives an age only when
     every possible birth date in it gives the same age ('unambiguous'); otherwise empty + WARNING."""
     raw = refs.field(frame, p.birth)
-    iso, err = _dates.edc_date_to_iso(raw)
-    notes = refs.row_findings(frame, err, Severity.ERROR, "SD0301", "unparseable or impossible date", p.birth, raw)
+    if p.format == "declared":  # the birth date's own finding (SD0301) comes from BRTHDTC, made the same way
+        from .collected import Iso8601Params, declared_dtc
+        iso, _ = declared_dtc(frame, Iso8601Params(date=p.birth, format="declared"), refs)
+        notes = []
+    else:
+        iso, err = _dates.edc_date_to_iso(raw)
+        notes = refs.row_findings(frame, err, Severity.ERROR, "SD0301", "unparseable or impossible date", p.birth, raw)
     ref = _dates.complete_date(refs.var(p.ref).astype(str))
     parts = iso.str.extract(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$").apply(pd.to_numeric, errors="coerce")
     y, m, d = parts[0], parts[1], parts[2]

@@ -128,12 +128,18 @@ def test_vs_wide_form_with_qualifiers_and_units(sdtm):
     vs = sdtm[0]["VS"]
     s = "MERIDIAN-701-1015"
     r = _one(vs, USUBJID=s, VSTESTCD="SYSBP", VSDTC="2023-01-09T08:15")
-    assert (r.VSORRES, r.VSORRESU, r.VSSTRESN, r.VSPOS, r.VSLOC, r.VSDY) == ("142", "mmHg", 142, "SUPINE", "LEFT ARM", 1)
+    # Expectation changed: was VSLOC "LEFT ARM". CT LOC (C74456, extensible) has ARM (C32141) and no
+    # "LEFT ARM"; laterality is VSLAT (CT LAT C99073) per SDTMIG 3.4 VS (--LOC with --LAT), so the
+    # collected BPLOC "LEFT ARM" is VSLOC ARM + VSLAT LEFT.
+    assert (r.VSORRES, r.VSORRESU, r.VSSTRESN, r.VSPOS, r.VSLOC, r.VSLAT, r.VSDY) == \
+        ("142", "mmHg", 142, "SUPINE", "ARM", "LEFT", 1)
     r = _one(vs, USUBJID=s, VSTESTCD="SYSBP", VSDTC="2023-01-09T08:20")
     assert (r.VSSTRESN, r.VSPOS) == (138, "STANDING")
     r = _one(vs, USUBJID=s, VSTESTCD="TEMP", VSDTC="2023-01-09T08:15")
     # 98.6 F -> C: (98.6 - 32) * 5 / 9 = 66.6 * 5 / 9 = 37.0
-    assert (r.VSORRES, r.VSORRESU, r.VSSTRESU, r.VSLOC) == ("98.6", "F", "C", "ORAL")
+    # Expectation changed: was VSLOC "ORAL"; the CT LOC term for the mouth is ORAL CAVITY (C12421, synonym
+    # "Mouth"); "ORAL" is a ROUTE term, not a location.
+    assert (r.VSORRES, r.VSORRESU, r.VSSTRESU, r.VSLOC) == ("98.6", "F", "C", "ORAL CAVITY")
     assert math.isclose(r.VSSTRESN, 37.0, abs_tol=0.005)
     r = _one(vs, USUBJID=s, VSTESTCD="WEIGHT", VSDTC="2023-01-09T08:15")
     # 176 LB * 0.45359237 kg/LB = 79.83225712 kg (79.83 at two decimals)
@@ -143,9 +149,11 @@ def test_vs_wide_form_with_qualifiers_and_units(sdtm):
     assert (r.VSORRES, r.VSSTRESN, r.VSSTRESU) == ("64.5", 64.5, "kg")   # already kg: unchanged
     r = _one(vs, USUBJID="MERIDIAN-708-1012", VSTESTCD="TEMP", VSDTC="2023-02-08")
     # blank VSTIM: date only; study day 2023-02-08 - 2023-01-25 + 1 = 15; tympanic, already C
-    assert (r.VSSTRESN, r.VSLOC, r.VSDY) == (37.2, "TYMPANIC", 15)
+    # Expectation changed: was VSLOC "TYMPANIC"; the CT LOC term is TYMPANIC MEMBRANE (C12502).
+    assert (r.VSSTRESN, r.VSLOC, r.VSDY) == (37.2, "TYMPANIC MEMBRANE", 15)
     r = _one(vs, USUBJID="MERIDIAN-708-1012", VSTESTCD="SYSBP", VSDTC="2023-02-08")
-    assert (r.VSSTRESN, r.VSLOC, r.VSPOS) == (128, "RIGHT ARM", "SUPINE")
+    # Expectation changed: was VSLOC "RIGHT ARM"; CT LOC ARM + LAT RIGHT (as above)
+    assert (r.VSSTRESN, r.VSLOC, r.VSLAT, r.VSPOS) == (128, "ARM", "RIGHT", "SUPINE")
 
 
 @sdtm_only
@@ -154,9 +162,11 @@ def test_lb_text_results_comparators_and_decimal_commas(sdtm):
     s = "MERIDIAN-702-1004"
     base = dict(USUBJID=s, LBDTC="2023-01-11T07:45")   # screening 01/11/2023 07:45; LBDY 11 - 18 = -7
     r = _one(lb, LBTEST="Creatinine", **base)
-    # "88,4" decimal comma -> 88.4; the unit's MICRO SIGN replaced per raw.ascii_replacements
+    # "88,4" decimal comma -> 88.4; the unit "µmol/L" is CT UNIT umol/L (C48508)
     assert (r.LBORRES, r.LBORRESU, r.LBSTRESC, r.LBSTRESN, r.LBDY) == ("88,4", "umol/L", "88.4", 88.4, -7)
-    r = _one(lb, LBTEST="C-reactive protein", **base)
+    # Expectation changed: was LBTEST "C-reactive protein" (the lab's name). LBTEST holds the CT LBTEST
+    # submission value of LBTESTCD CRP (C64548): "C Reactive Protein" (codelist C67154).
+    r = _one(lb, LBTEST="C Reactive Protein", **base)
     # SDTMIG 3.4 LB: a result with a comparator keeps it in --STRESC; --STRESN stays null
     assert (r.LBORRES, r.LBSTRESC) == ("<0,5", "<0.5") and math.isnan(r.LBSTRESN)
     r = _one(lb, LBTEST="Hemoglobin", **base)
@@ -164,7 +174,7 @@ def test_lb_text_results_comparators_and_decimal_commas(sdtm):
     assert (r.LBORRES, r.LBORRESU, r.LBSTRESN, r.LBSTRESU) == ("13,2", "g/dL", 132.0, "g/L")
     r = _one(lb, LBTEST="Troponin I", **base)
     assert r.LBORRES == "ND" and math.isnan(r.LBSTRESN)   # lab legend: ND = not detected, no number
-    r = _one(lb, USUBJID="MERIDIAN-708-1012", LBTEST="C-reactive protein", LBDTC="2023-02-22T07:45")
+    r = _one(lb, USUBJID="MERIDIAN-708-1012", LBTEST="C Reactive Protein", LBDTC="2023-02-22T07:45")
     assert (r.LBORRES, r.LBSTRESC) == (">200", ">200") and math.isnan(r.LBSTRESN)
 
 
