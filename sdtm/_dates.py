@@ -70,7 +70,8 @@ def _per_distinct(values: pd.Series, mask: np.ndarray, lines: np.ndarray, rule: 
     out = []
     for k, v in enumerate(uniq):
         at = lns[codes == k]
-        shown = ", ".join(str(int(x)) for x in at[:FIRST_LINES]) + (", ..." if len(at) > FIRST_LINES else "")
+        ln = pd.unique(at)  # records made from one raw line (a wide form's tests) name that line once
+        shown = ", ".join(str(int(x)) for x in ln[:FIRST_LINES]) + (", ..." if len(ln) > FIRST_LINES else "")
         out.append(Finding(severity, rule, message.format(count=len(at), lines=shown), file=file,
                            line=int(at[0]), field=field, value=str(v)))
     return out

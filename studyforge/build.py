@@ -176,9 +176,13 @@ def _run(opts: BuildOptions, stages: Stages, staging: Staging, timer: "_Timer", 
         written = _write_xpt_all(sdtm, spec, paths["sdtm"], write_dataset_xpt, findings)
     gate("write SDTM XPT")
 
-    with timer.stage("SDTM -> ADaM"):
-        sdtm_back = stages.read_sdtm(paths["sdtm"])
-        adam, adam_findings = stages.derive_adam(sdtm_back, spec)
+    if spec.adam():
+        with timer.stage("SDTM -> ADaM"):
+            sdtm_back = stages.read_sdtm(paths["sdtm"])
+            adam, adam_findings = stages.derive_adam(sdtm_back, spec)
+    else:  # an SDTM-only study (no adam/ folder): said, not silent
+        adam, adam_findings = {}, [Finding(Severity.NOTICE, "SF-BUILD-004", "no ADaM datasets in the spec (adam/); "
+                                           "the ADaM stage and the Analysis define.xml are skipped")]
     findings += adam_findings
     gate("SDTM -> ADaM")
 

@@ -381,7 +381,8 @@ class _Builder:
                          "page references left out", ds, var, " ".join(o.pages))
             else:
                 refs.append(DocRef(self.acrf.id, self.acrf.href, " ".join(o.pages)))
-        elif o.type == "Collected" and self.acrf is not None and self.purpose == "Tabulation":
+        elif o.type == "Collected" and source != "Vendor" and self.acrf is not None and self.purpose == "Tabulation":
+            # (a vendor transfer, e.g. central lab data, has no CRF page: Define-XML 2.1 Origin Source Vendor)
             self.add(Severity.WARNING, "DEFINE-ACRF", "Collected variable without CRF page", ds, var)
         return OriginDef(o.type, source, desc, refs)
 
