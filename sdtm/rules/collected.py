@@ -227,7 +227,8 @@ class UnitConvertParams(Params):
     unit_var: str | None = Field(default=None, description="variable with the CT-mapped original unit (preferred)")
     testcd: str = Field(description="variable holding the test code")
     output: Literal["number", "text", "unit"]
-    table: list[UnitRow] | str = Field(description="the rows, or the name of a study-level table (study.yaml units:)")
+    table: list[UnitRow] | str = Field(description="the rows, or the name of a study-level table (study.yaml units:)",
+                                       json_schema_extra={"study_ref": "units"})
     decimals: int = 4
 
 

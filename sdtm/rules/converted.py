@@ -35,7 +35,8 @@ class ConvertedResultParams(Params):
     source: Source = Field(description="the original result or range limit, e.g. {var: LBORRES}")
     unit: Source = Field(description="the original unit, e.g. {var: LBORRESU} (CT-mapped)")
     testcd: str = Field(description="variable with the test code, e.g. LBTESTCD")
-    table: list[UnitRow] | str = Field(description="the rows, or the name of a study-level table (study.yaml units:)")
+    table: list[UnitRow] | str = Field(description="the rows, or the name of a study-level table (study.yaml units:)",
+                                       json_schema_extra={"study_ref": "units"})
     output: Literal["text", "number", "unit"] = Field(description="text -> --STRESC, number -> --STRESN or a "
                                                       "standard range limit, unit -> --STRESU")
     precision: Precision | None = Field(default=None, description="all tests; none: the collected decimals")

@@ -177,7 +177,24 @@ def _rules(spec: Spec, registries: dict[str, dict], out: _Out) -> None:
                     continue
                 if isinstance(model, type) and issubclass(model, BaseModel):
                     _validate_params(model, der, path, owner, ds.name, var, out)
+                    _study_refs(spec, model, der, path, owner, ds.name, var, out)
             _order(spec, registry, ds, out)
+
+
+def _study_refs(spec: Spec, model: type[BaseModel], der: Derivation, path: tuple, owner: str, ds: str, var: str,
+                out: _Out) -> None:
+    """A parameter whose model field says `json_schema_extra={"study_ref": "units"}` names an entry of that
+    study-level collection (a unit table); an unknown name is an ERROR here, not a failure at build time."""
+    for name, info in model.model_fields.items():
+        kind = (info.json_schema_extra or {}).get("study_ref") if isinstance(info.json_schema_extra, dict) else None
+        value = der.params.get(name) if isinstance(der.params, dict) else None
+        if kind is None or not isinstance(value, str):
+            continue
+        known = getattr(spec.study, kind, None) or {}
+        if value not in known:
+            out.add(E, "SPEC-REF", path + ("params", name),
+                    f"{owner}: rule {der.rule}: {name} {value!r} is not in study.yaml {kind}: "
+                    f"(known: {', '.join(sorted(known)) or 'none'})", ds, var, value)
 
 
 def _order(spec: Spec, registry: dict, ds: Dataset, out: _Out) -> None:
