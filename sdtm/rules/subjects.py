@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from studyforge.findings import Severity
 
@@ -88,26 +88,30 @@ def subject_date(frame, p: SubjectDateParams, refs: Refs):
 
 
 class AgeParams(Params):
-    birth: str = Field(description="raw birth date field (EDC text)")
+    birth: str | None = Field(default=None, description="raw birth date field (EDC text, DD MON YYYY)")
+    birth_var: str | None = Field(default=None, description="or the birth date variable made earlier (BRTHDTC, "
+                                  "ISO 8601, partial dates kept partial): the raw date is parsed once, as declared")
     ref: str = Field(description="reference date variable, e.g. RFICDTC")
     partial: Literal["unambiguous", "missing"] = "unambiguous"
-    format: Literal["edc", "declared"] = Field(
-        default="edc", description="edc: DD MON YYYY with UN/UNK parts; declared: the formats study.yaml raw: "
-        "declares for the form and field")
+
+    @model_validator(mode="after")
+    def _one_birth(self):
+        if (self.birth is None) == (self.birth_var is None):
+            raise ValueError("give exactly one of birth (raw field) and birth_var (variable)")
+        return self
 
 
-@variable_rule("age", AgeParams, reads=lambda p: [p.ref], fields=lambda p: [p.birth],
-               method="Whole years from {birth} to {ref}; a partial birth date gives an age only when every "
+@variable_rule("age", AgeParams, reads=lambda p: [p.ref, p.birth_var], fields=lambda p: [p.birth],
+               method="Whole years from {birth}{birth_var} to {ref}; a partial birth date gives an age only when every "
                       "possible birth date in it gives the same age ({partial})")
 def age(frame, p: AgeParams, refs: Refs):
     """Whole years from birth to the reference date. A partial birth date gives an age only when
     every possible birth date in it gives the same age ('unambiguous'); otherwise empty + WARNING."""
-    raw = refs.field(frame, p.birth)
-    if p.format == "declared":  # the birth date's own finding (SD0301) comes from BRTHDTC, made the same way
-        from .collected import Iso8601Params, declared_dtc
-        iso, _ = declared_dtc(frame, Iso8601Params(date=p.birth, format="declared"), refs)
-        notes = []
+    if p.birth_var:  # already ISO 8601 (its own parse findings were raised where it was made)
+        raw = refs.var(p.birth_var).astype(object).where(refs.var(p.birth_var).notna(), "").astype(str)
+        iso, notes = raw, []
     else:
+        raw = refs.field(frame, p.birth)
         iso, err = _dates.edc_date_to_iso(raw)
         notes = refs.row_findings(frame, err, Severity.ERROR, "SD0301", "unparseable or impossible date", p.birth, raw)
     ref = _dates.complete_date(refs.var(p.ref).astype(str))
@@ -127,7 +131,7 @@ def age(frame, p: AgeParams, refs: Refs):
         out = out.where(d.notna())
     amb = y.notna() & ref.notna() & out.isna()
     notes += refs.row_findings(frame, amb, Severity.WARNING, "SD0701", "partial birth date: age not determinable "
-                               "unambiguously; AGE left empty", p.birth, raw)
+                               "unambiguously; AGE left empty", p.birth or p.birth_var, raw)
     return out.astype(float), notes
 
 
