@@ -65,8 +65,6 @@ class ElementStart(Params):
     agg: Literal["min", "max"] = "min"
     where_field: str | None = None
     where_in: list[str] = Field(default_factory=list)
-    format: Literal["edc", "declared"] = Field(
-        default="edc", description="form dates: edc (DD MON YYYY with UN/UNK) or the formats study.yaml raw: declares")
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -111,11 +109,7 @@ def build_se(p: SeParams, refs: Refs):
             return pd.Series("", index=dm.index)
         f = rf.frame
         keep = norm_key(f[s.where_field]).isin(s.where_in) if s.where_field and s.where_field in f.columns else True
-        if s.format == "declared":
-            iso, _ = _dates.form_dtc(rf, refs.spec.study.raw.for_form(s.form), s.date)
-            err = pd.Series(False, index=f.index)
-        else:
-            iso, err = _dates.edc_date_to_iso(f[s.date])
+        iso, err = _dates.edc_date_to_iso(f[s.date])
         t = pd.DataFrame({"S": refs.usubjid_of(s.form), "d": iso})[keep & ~err & (iso.str.len() >= 10)]
         notes.append(Used(s.form, len(t), f"{refs.dataset.name}.SESTDTC"))
         return dm["USUBJID"].map(t.groupby("S")["d"].agg(s.agg)).fillna("")

@@ -107,3 +107,11 @@ def test_params_are_checked():
     with pytest.raises(ValueError):
         ConvertedResultParams.model_validate({"source": {"var": "X"}, "unit": {"value": "mg"}, "testcd": "T",
                                               "table": "LAB", "output": "text"})
+
+
+def test_one_precision_for_every_test():
+    got, _ = run({"ORRES": ["176", "98.6", "64.5"], "ORRESU": ["LB", "F", "kg"],
+                  "TESTCD": ["WEIGHT", "TEMP", "WEIGHT"]}, table="VS", precision={"significant": 3},
+                 outputs=("text",))
+    # 79.83225712 -> 3 significant digits -> 79.8; 37.000000000000003 -> 37.0; 64.5 -> 64.5
+    assert got["text"] == ["79.8", "37.0", "64.5"]
