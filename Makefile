@@ -30,6 +30,8 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check studyforge sdtm adam results benchmarks tests
 	$(BIN)/studyforge spec check specs/palace
+	$(BIN)/studyforge spec check specs/meridian
+	$(BIN)/studyforge spec fmt --check specs/meridian
 
 clean:
 	rm -rf output build *.egg-info
