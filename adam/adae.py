@@ -140,6 +140,10 @@ def derive_adae(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, dataset: Data
         findings.append(Finding(Severity.WARNING, "ADAE-DATES-ORDER", "end date before start date", dataset=p.ae,
                                 variable="AEENDTC", usubjid=subj, record=f"AESEQ={q:g}"))
     out["ASEV"] = text_col(ae, p.severity_var).to_numpy()
+    if p.severity_var not in ae.columns:  # an absent source reads as empty: say where ASEV comes from instead
+        findings.append(Finding(Severity.NOTICE, "ADAE-NOSEV", f"{p.ae} has no {p.severity_var or '(none)'}: ASEV "
+                                + ("from the grade (severity_by_grade)" if p.severity_by_grade else "left empty"),
+                                dataset=p.ae, variable=p.severity_var))
     out["ATOXGR"] = text_col(ae, p.toxgrade_var).to_numpy()
     if p.severity_by_grade:
         by_grade = out["ATOXGR"].map(p.severity_by_grade).fillna("")

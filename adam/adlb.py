@@ -71,7 +71,6 @@ class LabTest(_P):
 
 class AdlbParams(BdsCommon):
     source: LabSource = Field(default_factory=LabSource)
-    toxicity_scale: str = "CTCAE v5.0"
 
 
 RULES: dict[str, type[BaseModel]] = {"adlb": AdlbParams, "lab_test": LabTest}

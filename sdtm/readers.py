@@ -18,7 +18,7 @@ import pandas as pd
 from studyforge.findings import Finding, Severity
 from studyforge.spec.raw import FormSettings, RawSpec
 
-SKIP_FILES = {"dictionary.csv", "manifest.json"}
+SKIP_FILES = {"dictionary.csv", "manifest.json", "_injected.csv"}  # _injected.csv: the simulator's fault ledger
 
 
 @dataclass

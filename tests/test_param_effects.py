@@ -36,21 +36,10 @@ SUBJECTS, SEED = int(os.environ.get("SF_PARAM_EFFECTS_SUBJECTS", "43")), 2021052
 DEFINE_ONLY: dict[tuple[str, str, str], str] = {}
 
 # (purpose, rule, field) -> owner: changing the field changed no dataset and no finding on the PALACE
-# spec and its 43-subject simulation (issue 12 names ADTTE death_var/alive_var/death_flag_var/adrs and
-# VisitParams.dtc). Either the rule ignores the field, or the simulation never exercises it; the
-# owner decides which (fix the rule, or make the simulation exercise it). xfail(strict=False) so the
+# spec and its 43-subject simulation. Either the rule ignores the field, or the simulation never exercises
+# it; the owner decides which (fix the rule, or add an EXERCISE entry below). xfail(strict=False) so the
 # suite stays green while they do; delete an entry once its case passes.
 KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
-    ("Tabulation", "seq", "typed"): "eng (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Tabulation", "trial_summary", "actsub_from"): "eng (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Tabulation", "visit", "unscheduled"): "eng (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Analysis", "adae", "imputation"): "occds (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Analysis", "adae", "severity_var"): "occds (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Analysis", "adlb", "toxicity_scale"): "bds (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Analysis", "adqs", "responder"): "bds (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Analysis", "adrs", "tu_baseline_visits"): "occds (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Analysis", "adsym", "responder"): "bds (found at the integration of this round; the 43-subject simulation may not exercise it)",
-    ("Analysis", "tte", "start_day_counts"): "occds (found at the integration of this round; the 43-subject simulation may not exercise it)",
     ("Analysis", "adrs", "death_var"): "occds (ADaM rules)",
     ("Analysis", "adrs", "confirm_days"): "occds (ADaM rules)",
     ("Analysis", "adrs", "max_ne_between"): "occds (ADaM rules)",
@@ -77,6 +66,60 @@ KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
     ("Tabulation", "recist_rs", "bicr"): "eng (SDTM rule registry)",
     ("Tabulation", "suppqual", "split_text"): "eng (SDTM rule registry)",
     ("Tabulation", "unit_convert", "unit"): "eng (SDTM rule registry)",
+}
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """How to show the effect of a field that the PALACE spec and simulation never reach: another site,
+    other baseline params at it, explicit changed values (when the model ties the field to another, e.g.
+    a threshold stated in a criterion text), and/or a change to the stage's input data (raw forms for
+    Tabulation, SDTM frames for Analysis) that makes the field matter. Baseline and change both run on it."""
+
+    why: str
+    site: tuple[str, str, str] | None = None          # (dataset, variable, paramcd)
+    params: dict | None = None                        # merged over the site's params, for both runs
+    changes: tuple | None = None                      # explicit changed values of the field
+    data: Any = None                                  # callable(inputs) -> inputs
+
+
+def _drop_tudtc(sdtm: dict) -> dict:
+    return {**sdtm, "TU": sdtm["TU"].drop(columns=["TUDTC"])}
+
+
+def _bicr_pd_on_day_one(sdtm: dict) -> dict:
+    """The first subject with a BICR progression has it read on the day of the first dose."""
+    rs, dm = sdtm["RS"].copy(), sdtm["DM"]
+    pd_rows = rs[(rs["RSEVAL"] == "INDEPENDENT ASSESSOR") & (rs["RSTESTCD"] == "OVRLRESP") & (rs["RSSTRESC"] == "PD")]
+    first = pd_rows.sort_values(["USUBJID", "RSDTC"]).iloc[0]
+    day1 = dm.loc[dm["USUBJID"] == first["USUBJID"], "RFXSTDTC"].iloc[0][:10]
+    rs.loc[(rs["USUBJID"] == first["USUBJID"]) & (rs["RSDTC"] == first["RSDTC"]), "RSDTC"] = day1
+    return {**sdtm, "RS": rs}
+
+
+EXERCISE: dict[tuple[str, str, str], Exercise] = {
+    ("Tabulation", "seq", "typed"): Exercise(
+        "no PALACE --SEQ sorts by text that holds numbers; LBSEQ sorted by LBORRES does ('10.2' < '9.1' as text)",
+        site=("LB", "LBSEQ", ""), params={"sort": ["LBTESTCD", "LBORRES"]}),
+    ("Tabulation", "visit", "unscheduled"): Exercise(
+        "EX (the first site) has no unscheduled visits; SV has", site=("SV", "VISITNUM", "")),
+    ("Analysis", "adae", "imputation"): Exercise(
+        "the generic change of a nested model only drops its first key (same default)",
+        changes=({"start_fill": "last", "end_fill": "last", "start_not_before": "TRTSDT", "start_not_after_end": True,
+                  "end_not_after": ["DTHDT"]},)),
+    ("Analysis", "adqs", "responder"): Exercise(
+        "the criterion texts must state the threshold, so threshold and texts change together",
+        changes=({"threshold": 5, "deterioration": "Deterioration: worse than baseline by >= 5 points",
+                  "improvement": "Improvement: better than baseline by >= 5 points"},)),
+    ("Analysis", "adsym", "responder"): Exercise(
+        "the criterion text must state the threshold, so both change together",
+        changes=({"threshold_pct": 10, "text": "Responder: reduction from baseline >= 10%"},)),
+    ("Analysis", "adrs", "tu_baseline_visits"): Exercise(
+        "used only when TU has no TUDTC (PALACE's has)", data=_drop_tudtc),
+    ("Analysis", "tte", "start_day_counts"): Exercise(
+        "matters only for an event or assessment on the start date itself (never for DOR, whose start is a "
+        "response confirmed later); here PFS with a BICR progression read on the day of the first dose",
+        site=("ADTTE", "", "PFS"), data=_bicr_pd_on_day_one),
 }
 
 
@@ -254,7 +297,7 @@ def with_params(spec, site: Site, params: dict):
     return spec.model_copy(update={"datasets": {**spec.datasets, site.dataset: ds}})
 
 
-def rebuild_sdtm(spec, names: frozenset[str]) -> tuple[dict, list]:
+def rebuild_sdtm(spec, names: frozenset[str], raw: dict, sdtm: dict) -> tuple[dict, list]:
     """One SDTM dataset (with its SUPP--) rebuilt on top of the full baseline SDTM: the one place
     that knows the SDTM pipeline's per-dataset entry point."""
     from sdtm.context import Reconciliation
@@ -262,7 +305,6 @@ def rebuild_sdtm(spec, names: frozenset[str]) -> tuple[dict, list]:
     from sdtm.identity import raw_identities
     from sdtm.pipeline import build_one
 
-    _, raw, sdtm = study()
     (name,) = names
     identities, default = raw_identities(spec, raw)
     build = Build(spec=spec, raw=raw, identities=identities, default_identity=default, recon=Reconciliation(),
@@ -270,17 +312,17 @@ def rebuild_sdtm(spec, names: frozenset[str]) -> tuple[dict, list]:
     return build_one(build, spec.datasets[name]), build.findings
 
 
-def outcome(spec, names: frozenset[str], purpose: str) -> tuple:
+def outcome(spec, names: frozenset[str], purpose: str, data=None) -> tuple:
     """The stage's output for the datasets a site needs: frames and findings, or the error a stage
-    raised when it used the value."""
+    raised when it used the value. `data` changes the stage's input first (Exercise.data)."""
     _, raw, sdtm = study()
     try:
         if purpose == "Tabulation":
-            frames, findings = rebuild_sdtm(spec, names)
+            frames, findings = rebuild_sdtm(spec, names, data(raw) if data else raw, sdtm)
         else:
             from adam.pipeline import derive_adam
 
-            frames, findings = derive_adam(sdtm, restricted(spec, names))
+            frames, findings = derive_adam(data(sdtm) if data else sdtm, restricted(spec, names))
     except ValidationError:
         raise
     except Exception as exc:  # noqa: BLE001 - a stage that fails on the changed value did use it
@@ -301,18 +343,32 @@ def baseline(purpose: str, names: frozenset[str]) -> tuple:
 def param_effect(key: tuple[str, str, str], site: Site | None) -> str:
     """'effect', 'no effect', or why the field could not be tried."""
     purpose, rule, field = key
+    ex = EXERCISE.get(key)
+    if ex is not None and ex.site is not None:
+        site = Site(purpose, ex.site[0], ex.site[1], rule, ex.site[2])
     if site is None:
         return "rule not used by the spec"
     spec, _, _ = study()
     model = registries()[purpose][rule]
     params = dict(_derivation(spec.datasets[site.dataset], site).params or {})
-    tries = accepted_variants(model, params, field)
+    if ex is not None and ex.params:
+        params = {**params, **ex.params}
+    if ex is not None and ex.changes:
+        tries = [{**params, field: v} for v in ex.changes]
+        for t in tries:
+            model.model_validate(t)  # an Exercise's change must be one the model accepts
+    else:
+        tries = accepted_variants(model, params, field)
     if not tries:
         return "no accepted variant"
     names = needed(spec, site)
-    base = baseline(purpose, names)
+    data = ex.data if ex is not None else None
+    if ex is None or (ex.params is None and data is None):
+        base = baseline(purpose, names)
+    else:
+        base = outcome(with_params(spec, site, params), names, purpose, data)
     for changed in tries:
-        if outcome(with_params(spec, site, changed), names, purpose) != base:
+        if outcome(with_params(spec, site, changed), names, purpose, data) != base:
             return "effect"
     return "no effect"
 
@@ -348,5 +404,6 @@ def test_allowlists_name_real_parameters():
     from studyforge.spec.loader import load_spec
 
     known = {key for key, _ in cases(load_spec(SPEC_DIR))}
-    assert set(DEFINE_ONLY) <= known and set(KNOWN_INEFFECTIVE) <= known
+    assert set(DEFINE_ONLY) <= known and set(KNOWN_INEFFECTIVE) <= known and set(EXERCISE) <= known
+    assert not set(EXERCISE) & set(KNOWN_INEFFECTIVE)
     assert all(reason.strip() for reason in DEFINE_ONLY.values())

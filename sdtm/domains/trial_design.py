@@ -48,6 +48,9 @@ def build_ts(p: TrialSummaryParams, refs: Refs):
             for r in rows:
                 if r.get("TSPARMCD") == "ACTSUB":
                     r["TSVAL"] = str(int((src[var] != "").sum()))
+        else:  # a source that names nothing is a fact to report, not a silent fallback
+            notes.append(refs.finding(Severity.WARNING, "SD1202", f"ACTSUB cannot be counted: no {p.actsub_from}; "
+                                      "the ACTSUB row is written as the specification gives it", variable="TSVAL"))
     df = pd.DataFrame(rows).fillna("")
     df["TSSEQ"] = df.groupby("TSPARMCD").cumcount() + 1.0
     df["TSVAL"] = df["TSVAL"].astype(str)

@@ -52,10 +52,17 @@ def map_to_codelist(raw: pd.Series, codelist_id: str | None, field: str, frame, 
                                   "which the spec does not define")]
     mapped = norm_key(raw).map(codelist_lookup(cl))
     miss = mapped.isna() & (raw != "")
-    notes = []
+    # mapped only through the blank/slash normalization, not through a spelling the codelist declares
+    # (value, decode, synonym; case aside, as CT submission values are upper case): say so per record
+    declared = {k.strip().upper() for t in cl.terms for k in (t.value, t.decode or "", *t.synonyms) if k.strip()}
+    undeclared = umap(raw, lambda u: ~u.astype(str).str.strip().str.upper().isin(declared)).astype(bool)
+    variant = mapped.notna() & undeclared
+    notes = refs.row_findings(frame, variant, Severity.NOTICE, "SD0204",
+                              f"spelling not declared in codelist {cl.id}; mapped to its term after normalizing "
+                              "blanks and slashes", field, raw) if variant.any() else []
     if miss.any():
         sev = Severity.WARNING if cl.extensible else Severity.ERROR
-        notes = refs.row_findings(frame, miss, sev, "SD0202" if not cl.extensible else "SD0203",
+        notes += refs.row_findings(frame, miss, sev, "SD0202" if not cl.extensible else "SD0203",
                                   f"value not in {'extensible' if cl.extensible else 'non-extensible'} codelist "
                                   f"{cl.id}" + ("; kept as collected" if cl.extensible else ""), field, raw)
     return mapped.fillna(raw).astype(str), notes

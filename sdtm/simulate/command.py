@@ -14,7 +14,7 @@ from studyforge.fileio import atomic_open, confined, write_bytes_atomic
 
 from .config import ConfigError, load_config
 from .forms import FormsError, dictionary_frame
-from .generate import generate_forms
+from .generate import generate_forms_with_ledger
 
 
 def _quote(value: object) -> str:
@@ -32,6 +32,9 @@ def _csv_field(col: pd.Series) -> list[str]:
 
 
 CHUNK_ROWS = 200_000
+# The simulator's record of every fault it injected (messiness.ledger): simulator output for tests,
+# not a form; the raw reader skips it (sdtm/readers.py SKIP_FILES).
+INJECTED_FILE = "_injected.csv"
 
 
 def write_csv(path: Path, df: pd.DataFrame) -> str:
@@ -75,12 +78,17 @@ def simulate(study_dir: Path, out_dir: Path, *, subjects: int | None = None, see
     out_dir = Path(out_dir)
     dictionary = dictionary_frame(forms)
     entries: dict[str, dict] = {}
-    for name, frame in generate_forms(cfg, forms, n, sd):
+    ledgers = []
+    for name, frame, injected in generate_forms_with_ledger(cfg, forms, n, sd):
         sha = write_csv(confined(out_dir, f"{name}.csv"), frame)
         entries[name] = {"file": f"{name}.csv", "rows": int(len(frame)), "sha256": sha}
+        ledgers.append(injected)
         del frame
     dict_bytes = csv_bytes(dictionary)
     write_bytes_atomic(confined(out_dir, "dictionary.csv"), dict_bytes)
+    ledger = pd.concat(ledgers, ignore_index=True).astype({"line": "int64"}).astype(str)
+    ledger_bytes = csv_bytes(ledger)
+    write_bytes_atomic(confined(out_dir, INJECTED_FILE), ledger_bytes)
     manifest = {
         "study": cfg.study.studyid,
         "seed": sd,
@@ -91,6 +99,8 @@ def simulate(study_dir: Path, out_dir: Path, *, subjects: int | None = None, see
         "forms": entries,
         "dictionary": {"file": "dictionary.csv", "rows": int(len(dictionary)),
                        "sha256": hashlib.sha256(dict_bytes).hexdigest()},
+        "injected": {"file": INJECTED_FILE, "rows": int(len(ledger)),
+                     "sha256": hashlib.sha256(ledger_bytes).hexdigest()},
     }
     text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     write_bytes_atomic(confined(out_dir, "manifest.json"), text.encode("utf-8"))

@@ -7,6 +7,7 @@ import pandas as pd
 
 from .fmt import edc_date, hhmm, num, pick, rng_for
 from .forms import blank
+from .messiness import mark
 from .model import World
 
 _MET = {"LIVER": "METLIVER", "LYMPH NODE": "METLN", "BONE": "METBONE", "LUNG": "METLUNG", "PERITONEUM": "METPERIT"}
@@ -123,8 +124,10 @@ def cmsubs(w: World) -> pd.DataFrame:
 
 def sv(w: World) -> pd.DataFrame:
     v = w.visits[w.visits["sv"]]
+    unscheduled = v["folder"].astype(str).str.startswith(w.cfg.schedule.unscheduled_prefix).to_numpy()
     return pd.DataFrame({"sidx": v["sidx"].to_numpy(), "FOLDER": v["folder"].to_numpy(), "_k": v["date"].to_numpy(),
-                         "VISDAT": edc_date(v["date"]).to_numpy()})
+                         "VISDAT": edc_date(v["date"]).to_numpy(), mark("out_of_window", "VISDAT"): v["oow"].to_numpy(),
+                         mark("unscheduled_visit", "FOLDER"): unscheduled})
 
 
 def ex(w: World) -> pd.DataFrame:

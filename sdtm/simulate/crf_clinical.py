@@ -7,6 +7,7 @@ import pandas as pd
 
 from .crf_admin import fatal_term_index
 from .fmt import edc_date, hhmm, integer, num, rng_for
+from .messiness import mark
 from .model import World
 
 _NOTDONE_REASONS = np.array(["Sample haemolysed", "Sample not collected", "Insufficient sample"], dtype=object)
@@ -199,6 +200,7 @@ def lb(w: World, ev: pd.DataFrame) -> pd.DataFrame:
         "LBNAM": np.where(central, w.cfg.sites.central_lab.name, site_lab),
         "LBSTAT": np.where(notdone, "NOT DONE", ""),
         "LBREASND": np.where(notdone, _NOTDONE_REASONS[rng.integers(0, 3, n)], ""),
+        mark("out_of_range", "LBORRES"): oor & ~notdone, mark("not_done", "LBSTAT"): notdone,
     })
 
 
@@ -224,6 +226,7 @@ def _qs(w: World, stream: str, prefix: str, count: int, wide7: int) -> pd.DataFr
     out = pd.concat([out, items], axis=1)
     out["QSSTAT"] = np.where(notdone, "NOT DONE", "")
     out["QSREASND"] = np.where(notdone, np.where(rng.random(len(v)) < 0.5, "Subject refused", "Subject too unwell"), "")
+    out[mark("not_done", "QSSTAT")] = notdone
     return out
 
 
@@ -256,5 +259,6 @@ def diary(w: World) -> pd.DataFrame:
     flush[miss] = np.nan
     return pd.DataFrame({"sidx": v["sidx"].to_numpy()[vi], "FOLDER": v["folder"].to_numpy()[vi], "_k": date,
                          "DIARYDAT": edc_date(date).to_numpy(), "STOOLS": integer(stools).to_numpy(),
-                         "FLUSH": integer(flush).to_numpy()})
+                         "FLUSH": integer(flush).to_numpy(), mark("missing_value", "STOOLS"): miss,
+                         mark("missing_value", "FLUSH"): miss})
 

@@ -66,10 +66,20 @@ def finish(df: pd.DataFrame, subj: pd.DataFrame, studyid: str, columns: list[str
 
     df carries sidx, FOLDER (EDC forms), optional sort keys `order`, and the form's fields.
     """
-    s = subj.set_index("sidx")
-    rank = s["SUBJID"].rank(method="first")  # rows come in SUBJID order (site, then subject number)
+    return finish_sorted(sorted_rows(df, subj, order), subj, studyid, columns)
+
+
+def sorted_rows(df: pd.DataFrame, subj: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
+    """The form's rows in file order (SUBJID, then the sort keys `order`); every column kept, so that
+    row marks (the messiness ledger's) follow their rows into the file."""
+    rank = subj.set_index("sidx")["SUBJID"].rank(method="first")  # site, then subject number
     df = df.assign(_srank=rank.reindex(df["sidx"]).to_numpy())
-    df = df.sort_values(["_srank"] + (order or []), kind="stable").reset_index(drop=True)
+    return df.sort_values(["_srank"] + (order or []), kind="stable").reset_index(drop=True)
+
+
+def finish_sorted(df: pd.DataFrame, subj: pd.DataFrame, studyid: str, columns: list[str]) -> pd.DataFrame:
+    """finish() on rows already in file order (sorted_rows)."""
+    s = subj.set_index("sidx")
     out = pd.DataFrame(index=df.index)
     if "STUDYID" in columns:
         out["STUDYID"] = studyid

@@ -11,7 +11,7 @@ from . import crf_clinical as cli
 from . import crf_tumour as tum
 from . import messiness
 from .config import SimConfig
-from .forms import finish, form_columns
+from .forms import finish_sorted, form_columns, sorted_rows
 from .model import World, build_world
 
 _ORDER_KEYS = ("READER", "_k", "_ty", "_t", "_l", "_o")
@@ -47,6 +47,13 @@ BUILDERS: dict[str, Callable[[World, pd.DataFrame], pd.DataFrame]] = {
 
 def generate_forms(cfg: SimConfig, forms: dict, subjects: int, seed: int) -> Iterator[tuple[str, pd.DataFrame]]:
     """Yield (form, frame of text columns) one form at a time, so only one big frame is in memory."""
+    for name, frame, _ in generate_forms_with_ledger(cfg, forms, subjects, seed):
+        yield name, frame
+
+
+def generate_forms_with_ledger(cfg: SimConfig, forms: dict, subjects: int,
+                               seed: int) -> Iterator[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """(form, frame, its injected-faults ledger) one form at a time (messiness.ledger)."""
     missing = sorted(set(forms["forms"]) ^ set(BUILDERS))
     if missing:
         raise ValueError(f"forms.yaml and the simulator disagree on forms: {missing}")
@@ -56,4 +63,6 @@ def generate_forms(cfg: SimConfig, forms: dict, subjects: int, seed: int) -> Ite
         raw = build(world, events)
         raw = messiness.apply(name, raw, cfg, forms, seed)
         order = [k for k in _ORDER_KEYS if k in raw.columns]
-        yield name, finish(raw, world.subj, cfg.study.studyid, form_columns(forms, name), order)
+        rows = sorted_rows(raw, world.subj, order)
+        frame = finish_sorted(rows, world.subj, cfg.study.studyid, form_columns(forms, name))
+        yield name, frame, messiness.ledger(name, rows, frame)

@@ -3,6 +3,11 @@
 Each switch is a documented rate in simulation.yaml (`messiness:`); rate 0 leaves the data clean.
 Structural messiness (missed, unscheduled and out-of-window visits) is applied in model.py;
 out-of-range and not-done values in crf_clinical.py.
+
+Every injection marks its rows (a boolean column named by `mark`); `ledger` turns the marks of a
+finished form into the injected-faults ledger (form file, raw line, field, injected value, kind) that
+`studyforge simulate` writes beside the forms, so a test can prove each fault was reported.
+A missed visit leaves no raw line and is not in the ledger.
 """
 
 from __future__ import annotations
@@ -17,7 +22,49 @@ PARTIAL_DATE_FIELDS = {"ae": ["AESTDAT", "AEENDAT"], "cmprior": ["CMSTDAT", "CME
 IMPOSSIBLE_DATE_FIELDS = {"ae": ["AESTDAT"], "cmprior": ["CMSTDAT"], "lb": ["LBDAT"]}
 DUPLICATE_FORMS = ("lb", "ae", "cmprior")
 NON_ASCII_FIELDS = {"ae": "AETERM", "cmprior": "CMTRT"}
+MARK = "_inj|"
+# kind -> what studyforge must do with it: "finding" (a located finding on that raw line) or "kept"
+# (valid data: the record arrives in SDTM; partial dates stay partial, NOT DONE stays NOT DONE)
+KINDS = {
+    "impossible_date": "finding", "non_ascii": "finding", "codelist_variant": "finding",
+    "unit_variant": "finding", "duplicate_record": "finding",
+    "partial_date": "kept", "out_of_range": "kept", "not_done": "kept", "missing_value": "kept",
+    "out_of_window": "kept", "unscheduled_visit": "kept",
+}
+LEDGER_COLUMNS = ["file", "line", "field", "value", "kind", "expect"]
 _BAD_DAYS = np.array(["30 FEB", "31 APR", "31 JUN", "31 SEP"], dtype=object)  # never valid in any year
+
+
+def mark(kind: str, field: str) -> str:
+    """The row-mark column of one (kind, field) injection."""
+    assert kind in KINDS, kind
+    return f"{MARK}{kind}|{field}"
+
+
+def _mark_changed(df: pd.DataFrame, kind: str, field: str, before: pd.Series) -> None:
+    """Mark rows whose `field` the switch changed; an earlier mark on the same field is superseded."""
+    now, was = df[field].astype(object), before.astype(object)
+    hit = (now.to_numpy() != was.to_numpy()) & ~(now.isna().to_numpy() & was.isna().to_numpy())
+    for col in [c for c in df.columns if c.startswith(MARK) and c.endswith(f"|{field}")]:
+        df[col] = df[col].to_numpy(dtype=bool) & ~hit
+    df[mark(kind, field)] = hit
+
+
+def ledger(form: str, rows: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """Injected faults of one finished form: `rows` are its rows in file order with the marks, `frame`
+    the text written (header on line 1, so row i is line i + 2)."""
+    parts = []
+    for col in sorted(c for c in rows.columns if c.startswith(MARK)):
+        _, kind, field = col.split("|")
+        hit = np.flatnonzero(rows[col].fillna(False).to_numpy(dtype=bool))
+        if not len(hit):
+            continue
+        value = frame[field].to_numpy(dtype=object)[hit] if field else np.full(len(hit), "", dtype=object)
+        parts.append(pd.DataFrame({"file": f"{form}.csv", "line": hit + 2, "field": field, "value": value,
+                                   "kind": kind, "expect": KINDS[kind]}))
+    if not parts:
+        return pd.DataFrame(columns=LEDGER_COLUMNS)
+    return pd.concat(parts, ignore_index=True).sort_values(["line", "field", "kind"], kind="stable")[LEDGER_COLUMNS]
 
 
 def _partial(col: pd.Series, rate: float, rng: np.random.Generator) -> pd.Series:
@@ -68,23 +115,36 @@ def apply(form: str, df: pd.DataFrame, cfg: SimConfig, forms: dict, seed: int) -
     df = df.copy()
     if m.partial_dates > 0:
         for f in PARTIAL_DATE_FIELDS.get(form, []):
-            df[f] = _partial(df[f].astype(object), m.partial_dates, rng(f"partial-{f}"))
+            before = df[f].astype(object)
+            df[f] = _partial(before, m.partial_dates, rng(f"partial-{f}"))
+            _mark_changed(df, "partial_date", f, before)
     if m.impossible_dates and m.impossible_dates_rate > 0:
         for f in IMPOSSIBLE_DATE_FIELDS.get(form, []):
-            df[f] = _impossible(df[f].astype(object), m.impossible_dates_rate, rng(f"impossible-{f}"))
+            before = df[f].astype(object)
+            df[f] = _impossible(before, m.impossible_dates_rate, rng(f"impossible-{f}"))
+            _mark_changed(df, "impossible_date", f, before)
     if m.codelist_variants > 0:
         fields = {f["name"]: f.get("codelist", "") for raw in forms["forms"][form]["fields"] for f in ([raw] if "name" in raw else [])}
         for name, cl in fields.items():
             table = forms.get("spelling_variants", {}).get(cl)
             if table and name in df.columns:
-                df[name] = _variants(df[name].astype(object), table, m.codelist_variants, rng(f"variants-{name}"))
+                before = df[name].astype(object)
+                df[name] = _variants(before, table, m.codelist_variants, rng(f"variants-{name}"))
+                _mark_changed(df, "codelist_variant", name, before)
     if form == "lb" and m.unit_variants > 0:
-        df["LBORRESU"] = _variants(df["LBORRESU"].astype(object), cfg.labs.unit_variants, m.unit_variants, rng("units"))
+        before = df["LBORRESU"].astype(object)
+        df["LBORRESU"] = _variants(before, cfg.labs.unit_variants, m.unit_variants, rng("units"))
+        _mark_changed(df, "unit_variant", "LBORRESU", before)
     if m.non_ascii and m.non_ascii_rate > 0 and form in NON_ASCII_FIELDS:
         f = NON_ASCII_FIELDS[form]
         hit = rng("non-ascii").random(len(df)) < m.non_ascii_rate
+        before = df[f].astype(object)
         df.loc[hit, f] = df.loc[hit, "_zh"]
+        _mark_changed(df, "non_ascii", f, before)
     if form in DUPLICATE_FORMS and m.duplicate_records > 0 and len(df):
         dup = rng("duplicates").random(len(df)) < m.duplicate_records
         df = df.loc[np.repeat(df.index.to_numpy(), 1 + dup.astype(int))].reset_index(drop=True)
+        copy = np.zeros(len(df), dtype=bool)
+        copy[np.cumsum(1 + dup.astype(int))[dup] - 1] = True  # the second of each pair
+        df[mark("duplicate_record", "")] = copy
     return df

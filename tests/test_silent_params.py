@@ -1,0 +1,49 @@
+"""Parameters that named nothing used to fall back silently (issue 12): now the fallback is a finding.
+Hand-written rows; the expected counts follow from the rows."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sdtm.rules import load_all, rule
+from studyforge.spec.loader import load_spec
+from tests.adam.test_adae_adex import adsl, ae
+from tests.sdtm.rulekit import refs
+
+SPEC = load_spec("specs/palace")
+
+
+def _ts(params: dict, dm: pd.DataFrame):
+    load_all()
+    b = rule("trial_summary")
+    frame, notes = b.fn(b.parse(params), refs(SPEC, "TS", datasets={"DM": dm}))
+    return dict(zip(frame["TSPARMCD"], frame["TSVAL"])), notes
+
+
+def test_actsub_from_a_variable_dm_lacks_is_a_warning():
+    # TS rule (sdtm/domains/trial_design.py): ACTSUB = subjects with DM.ACTARMCD not empty. Three subjects,
+    # two dosed -> "2". Pointed at DM.ACTARM, which this DM lacks, the spec's own "0" is written and a
+    # WARNING SD1202 says so (it was written silently).
+    dm = pd.DataFrame({"USUBJID": ["S1", "S2", "S3"], "RFICDTC": ["2021-03-01", "2021-03-02", "2021-03-03"],
+                       "ACTARMCD": ["LAN120", "", "LAN120"]})
+    rows = [{"TSPARMCD": "ACTSUB", "TSPARM": "Actual Number of Subjects", "TSVAL": "0"}]
+    got, notes = _ts({"rows": rows}, dm)
+    assert got["ACTSUB"] == "2" and notes == []
+    got, notes = _ts({"rows": rows, "actsub_from": "DM.ACTARM"}, dm)
+    assert got["ACTSUB"] == "0"
+    assert [(n.rule, n.severity.value) for n in notes] == [("SD1202", "WARNING")] and "DM.ACTARM" in notes[0].message
+
+
+def test_severity_var_that_ae_lacks_is_a_notice():
+    # ADAE (adam/adae.py): ASEV from severity_var; AE without it -> ASEV from the grade map, and a NOTICE
+    # names the absent variable (before: the absent column read as empty, without a word).
+    from adam.adae import derive_adae
+    from tests.adam.conftest import load_dataset
+
+    spec = load_dataset("ADAE")
+    _, findings = derive_adae({"AE": ae()}, adsl(), spec)
+    assert not [f for f in findings if f.rule == "ADAE-NOSEV"]          # AESEV present: used, no notice
+    out, findings = derive_adae({"AE": ae().drop(columns="AESEV").assign(AETOXGR="3")}, adsl(), spec)
+    notes = [f for f in findings if f.rule == "ADAE-NOSEV"]
+    assert len(notes) == 1 and notes[0].variable == "AESEV" and "grade" in notes[0].message
+    assert set(out["ASEV"]) == {"SEVERE"}                               # grade 3 -> SEVERE (spec map)
