@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,59 @@ def _stripped(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: umap(df[c], lambda u: u.astype(str).str.strip()) for c in df.columns}, index=df.index)
 
 
+def _text_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A frame the C parser read as Python objects -> the default `str` layout, stripped, '' for missing.
+
+    Each column is hashed once (Python string hash table); only its distinct values are stripped, and
+    the column is then made in the layout pandas chose: Python objects are the parsed ones (or gathered
+    by code when a value changed), Arrow strings are gathered by code from the distinct values, so no
+    Python string per row is converted."""
+    from studyforge.xpt import factorize_str_objects
+
+    arrow = _fast_text_layout() == "arrow"
+    out = {}
+    for c in df.columns:
+        vals = df[c].to_numpy(dtype=object)
+        codes, uniq = factorize_str_objects(vals)
+        missing = bool(len(codes)) and int(codes.min()) < 0
+        if missing:
+            uniq = np.append(uniq, np.array([""], dtype=object))
+            codes = np.where(codes < 0, len(uniq) - 1, codes)
+        stripped = np.array([u.strip() for u in uniq] + [""], dtype=object)[:-1]
+        if arrow:
+            col = pd.array(stripped, dtype=str).take(codes) if len(codes) else pd.array(stripped[:0], dtype=str)
+        else:
+            same = not missing and bool((stripped == uniq).all())
+            col = pd.array(vals if same else stripped.take(codes), dtype=str)
+        out[c] = col
+    return pd.DataFrame(out, index=pd.RangeIndex(len(df)), copy=False)
+
+
+def _fast_text_layout() -> str | None:
+    from studyforge.xpt import text_layout
+
+    return text_layout(pd.Series([], dtype=str).dtype)
+
+
+def _simple_layout(data: bytes, records: int, delimiter: str) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """record_layout's answer without a scan when the bytes allow it: no quote anywhere, one physical
+    line per record (header included, no blank or skipped line), and exactly (records) x (header
+    delimiters) delimiters, which, as the parser refuses a record with more fields than the header,
+    means every record has the header's field count. None when any of this does not hold."""
+    if data.find(b'"') != -1:
+        return None
+    ended = data.endswith(b"\n")
+    physical = data.count(b"\n") + (0 if ended else 1)
+    if physical != records:
+        return None
+    first = data[:data.find(b"\n")] if physical > 1 else data
+    sep = delimiter.encode("ascii")
+    per = first.count(sep)
+    if data.count(sep) != per * records:
+        return None
+    return np.arange(1, records + 1, dtype=np.int64), np.full(records, per + 1, dtype=np.int64), ended
+
+
 def record_layout(data: bytes, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray, bool]:
     """(first physical line of each CSV record, its field count, ends with a line break) from the bytes.
 
@@ -93,6 +147,8 @@ def _decode_check(data: bytes, encoding: str, path: Path, form: str) -> list[Fin
     """Bytes the declared encoding cannot decode: one ERROR finding (file, line, bytes); they are read
     as the replacement character, which the ASCII check then reports per record."""
     enc = _python_encoding(encoding)
+    if data.isascii() and b"\n,;|\tAz09".decode(enc) == "\n,;|\tAz09":   # ASCII bytes in an ASCII-based encoding
+        return []
     try:
         data.decode(enc)
         return []
@@ -114,11 +170,13 @@ def read_csv_form(path: Path, settings: FormSettings | None = None, name: str | 
     data = path.read_bytes()
     findings = _decode_check(data, st.encoding, path, name)
     enc = _python_encoding(st.encoding)
-    df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, sep=st.delimiter, encoding=enc,
+    df = pd.read_csv(io.BytesIO(data), dtype=object, keep_default_na=False, sep=st.delimiter, encoding=enc,
                      encoding_errors="replace")
+    plain_index = isinstance(df.index, pd.RangeIndex)
     df.columns = [str(c).strip().upper() for c in df.columns]
-    df = _stripped(df.reset_index(drop=True))
-    lines, nfields, ended = record_layout(data, st.delimiter)
+    df = _text_frame(df.reset_index(drop=True))
+    simple = _simple_layout(data, len(df) + 1, st.delimiter) if plain_index and len(st.delimiter) == 1 else None
+    lines, nfields, ended = simple if simple is not None else record_layout(data, st.delimiter)
     if len(lines) != len(df) + 1:  # the byte scan and the parser disagree: count with the csv module
         lines, nfields = _layout_by_csv(data.decode(enc, errors="replace"), st.delimiter)
     lines, nfields = lines[1:], nfields[1:]
@@ -197,6 +255,20 @@ def read_odm(path: Path) -> dict[str, RawForm]:
     return out
 
 
+def _read_file(path: Path, name: str, spec: RawSpec) -> tuple[dict[str, RawForm], list[Finding]]:
+    """One raw file's forms and reader findings; a file that cannot be read is one ERROR finding."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt", ".tsv"):
+            form, findings = read_csv_form(path, spec.for_form(name), name)
+            return {name: form}, findings
+        if suffix in (".sas7bdat", ".xpt"):
+            return {name: read_sas_form(path)}, []
+        return read_odm(path), []
+    except Exception as exc:  # unreadable file: say which and why
+        return {}, [Finding(Severity.ERROR, "SD0001", f"cannot read raw file: {exc}", file=str(path))]
+
+
 def read_raw_dir(raw_dir: Path | str, raw: RawSpec | None = None, *,
                  known_columns: set[str] | None = None) -> tuple[dict[str, RawForm], list[Finding]]:
     """All forms of a raw folder read as the raw spec declares (encoding, delimiter, file name),
@@ -208,32 +280,24 @@ def read_raw_dir(raw_dir: Path | str, raw: RawSpec | None = None, *,
     manifest_name = spec.manifest or "manifest.json"
     forms: dict[str, RawForm] = {}
     findings: list[Finding] = []
+    todo = []
     for path in sorted(raw_dir.iterdir()):
         if path.name in SKIP_FILES | {manifest_name} or path.name.startswith(".") or not path.is_file():
             continue
-        suffix = path.suffix.lower()
-        name = by_file.get(path.name.lower(), path.stem.lower())
-        try:
-            if suffix in (".csv", ".txt", ".tsv"):
-                form, got_findings = read_csv_form(path, spec.for_form(name), name)
-                findings += got_findings
-                got = {name: form}
-            elif suffix in (".sas7bdat", ".xpt"):
-                got = {name: read_sas_form(path)}
-            elif suffix == ".xml":
-                got = read_odm(path)
-            else:
-                continue
-        except Exception as exc:  # unreadable file: say which and why
-            findings.append(Finding(Severity.ERROR, "SD0001", f"cannot read raw file: {exc}", file=str(path)))
-            continue
-        for name, form in got.items():
-            if name in forms:
-                findings.append(Finding(Severity.ERROR, "SD0002",
-                                        f"form {name!r} delivered twice; also in {forms[name].path}",
-                                        file=str(path)))
-                continue
-            forms[name] = form
+        if path.suffix.lower() in (".csv", ".txt", ".tsv", ".sas7bdat", ".xpt", ".xml"):
+            todo.append((path, by_file.get(path.name.lower(), path.stem.lower())))
+    # two files at a time: the C parser tokenizes without the GIL; results are taken in file order
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = pool.map(lambda job: _read_file(job[0], job[1], spec), todo)
+        for (path, _), (got, got_findings) in zip(todo, results):
+            findings += got_findings
+            for name, form in got.items():
+                if name in forms:
+                    findings.append(Finding(Severity.ERROR, "SD0002",
+                                            f"form {name!r} delivered twice; also in {forms[name].path}",
+                                            file=str(path)))
+                    continue
+                forms[name] = form
     findings += check_manifest(raw_dir / manifest_name, forms, required=raw is not None and spec.manifest is not None)
     if known_columns is not None:
         findings += unknown_columns(forms, spec, known_columns)

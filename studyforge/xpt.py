@@ -403,7 +403,7 @@ def _row_ref(df: pd.DataFrame, i: int) -> str:
 _SHARED_SAMPLE = 2048    # rows sampled to guess whether a column repeats the same str objects
 
 
-def _factorize_str(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def factorize_str_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """pd.factorize of an object array whose values are all str or missing (a `str` column),
     minus pandas' O(n) re-inference of the dtype: the same string hashtable, same codes/order.
 
@@ -476,7 +476,7 @@ def factorize_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if layout == "arrow":
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
     elif layout == "python":
-        codes, uniq = _factorize_str(s.to_numpy(dtype=object))
+        codes, uniq = factorize_str_objects(s.to_numpy(dtype=object))
     else:
         values = s.astype(object).to_numpy(dtype=object) if isinstance(s.dtype, pd.CategoricalDtype) \
             else s.to_numpy(dtype=object)

@@ -11,7 +11,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from studyforge.xpt import _PARALLEL_ROWS, XptError, _factorize_str, read_xpt, write_xpt
+from studyforge.xpt import _PARALLEL_ROWS, XptError, factorize_str_objects, read_xpt, write_xpt
 
 N = _PARALLEL_ROWS + 1234          # big enough for the threaded path and several 2 MiB chunks
 
@@ -48,12 +48,12 @@ def test_fast_paths_same_bytes_as_object_columns(tmp_path: Path) -> None:
 
 def test_factorize_str_matches_pandas() -> None:
     shared = np.array(["b", "a", None, "b", "c"], dtype=object)[np.random.default_rng(1).integers(0, 5, 50_000)]
-    codes, uniq = _factorize_str(shared)                       # identity path (5 objects)
+    codes, uniq = factorize_str_objects(shared)                       # identity path (5 objects)
     ref_codes, ref_uniq = pd.factorize(shared)
     assert list(uniq) == list(ref_uniq)                         # first-appearance order kept
     assert np.array_equal(codes, ref_codes)
     distinct = np.array([str(i % 97) for i in range(50_000)], dtype=object)
-    codes, uniq = _factorize_str(distinct)                     # value path
+    codes, uniq = factorize_str_objects(distinct)                     # value path
     assert np.array_equal(codes, pd.factorize(distinct)[0]) and len(uniq) == 97
 
 
