@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from adam.derive_common import num_col, text_col
+from adam.derive_common import member, num_col, text_col
 from adam.select import Selection, select
 from studyforge.dates import impute_date
 from studyforge.findings import Finding, Severity
@@ -104,7 +104,7 @@ def derive_adae(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, dataset: Data
                                 dataset=p.ae, value=", ".join(absent)))
     s = adsl.drop_duplicates("USUBJID").set_index(text_col(adsl.drop_duplicates("USUBJID"), "USUBJID").to_numpy())
     u = text_col(ae, "USUBJID")
-    known = u.isin(s.index)
+    known = member(u, s.index)
     for subj in u[~known].unique():
         findings.append(Finding(Severity.ERROR, "ADAE-SUBJECT", "AE records of a subject not in ADSL: not analysed",
                                 dataset=p.ae, variable="USUBJID", usubjid=subj))

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adam.derive_common import last_by, missing_columns, num_col, text_col
+from adam.derive_common import last_by, member, missing_columns, num_col, text_col
 from adam.select import Selection, select
 from studyforge.dates import impute_date, impute_time, iso_to_sas_date
 from studyforge.findings import Finding, Severity
@@ -248,11 +248,11 @@ def disposition(ds: pd.DataFrame, p: Disposition, idx: pd.Index,
     d = pd.DataFrame({"USUBJID": text_col(d, "USUBJID"), "DSDECOD": text_col(d, "DSDECOD"),
                       "DT": iso_to_sas_date(text_col(d, "DSSTDTC")), "SEQ": text_col(d, "DSSEQ")})
     n = d.groupby("USUBJID").size()
-    dups = d[d.USUBJID.isin(n[n > 1].index)].groupby("USUBJID")["DSDECOD"].agg(", ".join)
+    dups = d[member(d.USUBJID, n[n > 1].index)].groupby("USUBJID")["DSDECOD"].agg(", ".join)
     findings += [Finding(Severity.ERROR, "ADSL-EOS-DUP", f"more than one disposition record for {p.status_var}; "
                          f"{p.status_var} left {p.ongoing} until resolved", dataset=p.dataset, variable="DSDECOD",
                          usubjid=subj, value=val) for subj, val in dups.items()]
-    one = d[d.USUBJID.isin(n[n == 1].index)].set_index("USUBJID").reindex(idx)
+    one = d[member(d.USUBJID, n[n == 1].index)].set_index("USUBJID").reindex(idx)
     has = one["DSDECOD"].notna() & (one["DSDECOD"] != "")
     comp = one["DSDECOD"].isin(p.completed)
     out["EOSSTT"] = np.where(has, np.where(comp, "COMPLETED", "DISCONTINUED"), p.ongoing)
@@ -323,10 +323,10 @@ def _one_per_subject(vals: pd.DataFrame, idx: pd.Index, name: str, dataset: str)
     """The single value per subject; conflicting values are an ERROR finding and stay missing (no guess)."""
     v = vals[vals["V"] != ""].drop_duplicates(["USUBJID", "V"])
     n = v.groupby("USUBJID").size()
-    many = v[v.USUBJID.isin(n[n > 1].index)].groupby("USUBJID")["V"].agg(" | ".join)
+    many = v[member(v.USUBJID, n[n > 1].index)].groupby("USUBJID")["V"].agg(" | ".join)
     findings = [Finding(Severity.ERROR, "ADSL-CONFLICT", f"conflicting source values for {name}; left missing",
                         dataset=dataset, variable=name, usubjid=s, value=val) for s, val in many.items()]
-    ok = v[v.USUBJID.isin(n[n == 1].index)].set_index("USUBJID")["V"]
+    ok = v[member(v.USUBJID, n[n == 1].index)].set_index("USUBJID")["V"]
     return ok.reindex(idx).fillna("").astype("str"), findings
 
 
@@ -384,7 +384,7 @@ def baseline_value(sdtm: dict[str, pd.DataFrame], b: BaselineFinding, trtsdt: pd
     last_dt = d.groupby("USUBJID")["DT"].transform("max")
     d = d[d["DT"] == last_dt]
     stats = d.groupby("USUBJID")["V"].agg(["min", "max", "size"])
-    tied = d[d.USUBJID.isin(stats.index[stats["min"] != stats["max"]])]
+    tied = d[member(d.USUBJID, stats.index[stats["min"] != stats["max"]])]
     seqname = f"{b.dataset[:2]}SEQ="
     recs = (seqname + tied["SEQ"]).groupby(tied["USUBJID"]).agg(", ".join)
     vals = tied["V"].map("{:g}".format).groupby(tied["USUBJID"]).agg(" | ".join)
@@ -406,13 +406,13 @@ def cohort_flag(sdtm: dict[str, pd.DataFrame], c: Cohort, idx: pd.Index,
         m, g = select(supp.loc[q], Selection.model_validate({"QVAL": c.supp_values}), dataset=c.supp_dataset,
                       where=f"{where}.supp_values", severity=Severity.NOTICE)
         findings += f + (g if not f else [])
-        hit |= idx.isin(text_col(supp.loc[q].loc[m], "USUBJID").unique())
+        hit |= member(idx, text_col(supp.loc[q].loc[m], "USUBJID").unique())
     se = sdtm.get(c.se_dataset or "", None)
     if se is not None and c.se_etcd:
         m, f = select(se, Selection.model_validate({"ETCD": c.se_etcd}), dataset=c.se_dataset,
                       where=f"{where}.se_etcd", severity=Severity.NOTICE)
         findings += f
-        hit |= idx.isin(text_col(se.loc[m], "USUBJID").unique())
+        hit |= member(idx, text_col(se.loc[m], "USUBJID").unique())
     return pd.Series(np.where(hit, "Y", "N"), index=idx, dtype="str"), findings
 
 
@@ -439,7 +439,7 @@ def measurable_flag(sdtm: dict[str, pd.DataFrame], m: Measurable, trtsdt: pd.Ser
                         "baseline measurable disease", dataset=m.dataset, variable=m.date, usubjid=u,
                         record=f"{m.dataset[:2]}SEQ={q}", value=v)
                 for u, q, v in zip(text_col(t, "USUBJID")[bad], seq[bad], dtc[bad])]
-    flag = np.where(idx.isin(text_col(t, "USUBJID")[ok].unique()), "Y", "N")
+    flag = np.where(member(idx, text_col(t, "USUBJID")[ok].unique()), "Y", "N")
     return pd.Series(flag, index=idx, dtype="str"), findings
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from adam.derive_common import num_col, text_col
+from adam.derive_common import member, num_col, text_col
 from adam.select import Selection, select
 from studyforge.dates import impute_date, iso_to_sas_date
 from studyforge.findings import Finding, Severity
@@ -149,7 +149,7 @@ def _source_frame(name: str, s: DateSource, frames: dict[str, pd.DataFrame], whe
 
 def _first(f: pd.DataFrame, idx: pd.Index, last: bool = False) -> pd.DataFrame:
     """Per subject of idx, the row with the earliest (or latest) DT; stable on input order."""
-    f = f[f["USUBJID"].isin(idx)].sort_values(["USUBJID", "DT"], kind="mergesort")
+    f = f[member(f["USUBJID"], idx)].sort_values(["USUBJID", "DT"], kind="mergesort")
     return f.drop_duplicates("USUBJID", keep="last" if last else "first").set_index("USUBJID").reindex(idx)
 
 
@@ -170,7 +170,7 @@ def tte_parameter(tp: TteParams, srcs: dict[str, DateSource], data: dict[str, pd
     s_of = pd.Series(start, index=idx)
 
     def timed(f: pd.DataFrame, relative: bool) -> pd.DataFrame:
-        f = f[f["USUBJID"].isin(idx)]
+        f = f[member(f["USUBJID"], idx)]
         if not relative:
             return f
         s = s_of.reindex(f["USUBJID"]).to_numpy()
@@ -250,7 +250,7 @@ def tte_parameter(tp: TteParams, srcs: dict[str, DateSource], data: dict[str, pd
 
 def timed_on_or_after(f: pd.DataFrame, start: pd.Series) -> pd.DataFrame:
     """Records dated on or after the subject's start (an intervening event on the start day counts)."""
-    f = f[f["USUBJID"].isin(start.index)]
+    f = f[member(f["USUBJID"], start.index)]
     return f[f["DT"].to_numpy() >= start.reindex(f["USUBJID"]).to_numpy()]
 
 
