@@ -146,11 +146,14 @@ def toxicity(df: pd.DataFrame, tests: dict[str, LabTest], post: np.ndarray | Non
 
 def shift(before: np.ndarray, after: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """'<before> to <after>' where `keep` and both are known (ADaMIG SHIFTy), else blank."""
-    before, after = np.asarray(before, dtype=object), np.asarray(after, dtype=object)
-    ok = np.asarray(keep, dtype=bool) & (before != "") & (after != "")
-    out = np.full(len(before), "", dtype=object)
-    out[ok] = before[ok] + " to " + after[ok]
-    return out
+    bc, bu = pd.factorize(np.asarray(before, dtype=object))
+    ac, au = pd.factorize(np.asarray(after, dtype=object))
+    bu, au = np.asarray(bu, dtype=object), np.asarray(au, dtype=object)
+    ok = np.asarray(keep, dtype=bool) & (bc >= 0) & (ac >= 0)
+    ok[ok] = (bu[bc[ok]] != "") & (au[ac[ok]] != "")
+    # one string per distinct pair, shared by its records (millions of lab rows, a few dozen shifts)
+    table = np.array([f"{b} to {a}" for b in bu for a in au] + [""], dtype=object)
+    return table[np.where(ok, bc * max(len(au), 1) + ac, len(table) - 1)]
 
 
 def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) -> tuple[pd.DataFrame, list[Finding]]:

@@ -284,10 +284,16 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
     `windowed=True`: the records are already one per window (AVISIT ... AWU given, e.g. averages of
     daily records); the baseline is then the record of the baseline window, not the last before the date.
     """
-    out = df.reset_index(drop=True).copy(deep=False)
-    n = len(out)
-    sid, suniq = pd.factorize(np.asarray(out["USUBJID"], dtype=object), sort=True)
-    pid, puniq = pd.factorize(np.asarray(out["PARAMCD"], dtype=object), sort=True)
+    n = len(df)
+    sid, suniq = pd.factorize(np.asarray(df["USUBJID"], dtype=object), sort=True)
+    pid, puniq = pd.factorize(np.asarray(df["PARAMCD"], dtype=object), sort=True)
+    adt0 = df["ADT"].to_numpy(float)
+    # sort once, first, while the frame is narrow (ASEQ order: subject, parameter, ADT, `order`, input order);
+    # every later step works on the sorted records, so the wide result is never copied to reorder it
+    keys = [sid, pid, np.where(np.isnan(adt0), np.inf, adt0), *(df[o].to_numpy(float) for o in order), np.arange(n)]
+    srt = np.lexsort(tuple(reversed(keys)))
+    out = df.iloc[srt].reset_index(drop=True)
+    sid, pid = sid[srt], pid[srt]
     g = sid.astype(np.int64) * max(len(puniq), 1) + pid
     ref = common.baseline.ref_var
     names = [ref, *common.adsl_vars]
@@ -331,15 +337,10 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
         ot = common.on_treatment
         out["ONTRTFL"] = on_treatment_flag(adt, out[ot.start_var], out[ot.end_var],
                                            days_after=ot.days_after, include_start_day=ot.include_start_day)
-    keys = [sid, pid, np.where(np.isnan(adt), np.inf, adt), *(out[o].to_numpy(float) for o in order), pos]
-    srt = np.lexsort(tuple(reversed(keys)))
-    s_sorted = sid[srt]
-    start = np.r_[0, np.flatnonzero(s_sorted[1:] != s_sorted[:-1]) + 1]
-    lengths = np.diff(np.r_[start, n])
-    seq = np.arange(n) - np.repeat(start, lengths) + 1
-    out = out.iloc[srt].reset_index(drop=True)
+    start = np.r_[0, np.flatnonzero(sid[1:] != sid[:-1]) + 1] if n else np.zeros(0, dtype=np.int64)
+    seq = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n])) + 1
     out["ASEQ"] = seq.astype(float)
-    out["_G"] = g[srt]
+    out["_G"] = g
     return out
 
 
