@@ -10,9 +10,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from adam.derive_common import last_by, member, missing_columns, num_col, text_col
+from adam.derive_common import SpecParams, last_by, member, missing_columns, num_col, text_col
 from adam.select import Selection, select
 from studyforge.dates import impute_date, impute_time, iso_to_sas_date
 from studyforge.findings import Finding, Severity
@@ -21,11 +21,7 @@ from studyforge.spec.models import Dataset
 DAY = 86400.0
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AgeGroups(_P):
+class AgeGroups(SpecParams):
     """AGEGRy from AGE: breaks [65] with labels ['<65', '>=65'] means AGE < 65 and AGE >= 65."""
 
     breaks: list[float] = Field(min_length=1)
@@ -40,7 +36,7 @@ class AgeGroups(_P):
         return self
 
 
-class Exposure(_P):
+class Exposure(SpecParams):
     """Which EX records are a valid dose (admiral: EXDOSE > 0, or 0 for a placebo EXTRT)."""
 
     dataset: str = "EX"
@@ -50,7 +46,7 @@ class Exposure(_P):
                                             "valid dose (admiral: placebo)")
 
 
-class Source(_P):
+class Source(SpecParams):
     """A value taken from one SDTM dataset: rows matching `where`, column `variable`."""
 
     dataset: str
@@ -58,7 +54,7 @@ class Source(_P):
     variable: str
 
 
-class SuppSource(_P):
+class SuppSource(SpecParams):
     """A SUPP-- QNAM value attached to parent records selected by `parent_where` (or subject-level)."""
 
     dataset: str = Field(description="e.g. SUPPMH")
@@ -67,7 +63,7 @@ class SuppSource(_P):
     qnam: str
 
 
-class Characteristic(_P):
+class Characteristic(SpecParams):
     """One baseline disease characteristic: an ADSL variable from a parent variable or a SUPP QNAM."""
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
@@ -82,7 +78,7 @@ class Characteristic(_P):
         return self
 
 
-class BaselineFinding(_P):
+class BaselineFinding(SpecParams):
     """Baseline = last non-missing value on or before TRTSDT (date level; same-day counts as pre-dose)."""
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
@@ -92,7 +88,7 @@ class BaselineFinding(_P):
     date: str = Field(description="--DTC variable")
 
 
-class DateSource(_P):
+class DateSource(SpecParams):
     """A date contributing to LSTALVDT: complete dates of `variable` in rows matching `where`."""
 
     dataset: str
@@ -100,7 +96,7 @@ class DateSource(_P):
     where: Selection | None = None
 
 
-class Disposition(_P):
+class Disposition(SpecParams):
     """A status / date / reason triple from one kind of DS disposition record (ADaMIG 1.3 ADSL).
 
     EOSSTT/EOSDT/DCSREAS from the end-of-study records, EOTSTT/DCTREAS from the end-of-treatment ones:
@@ -119,7 +115,7 @@ class Disposition(_P):
                                  "and reason (admiral: SCREEN FAILURE has no end-of-study status)")
 
 
-class ReferenceDate(_P):
+class ReferenceDate(SpecParams):
     """A subject-level date (e.g. RANDDT) from any declared source: the first (or last) complete date."""
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}DT$")
@@ -129,7 +125,7 @@ class ReferenceDate(_P):
     pick: Literal["first", "last"] = "first"
 
 
-class Cohort(_P):
+class Cohort(SpecParams):
     """A Y/N flag: Y when a SUPP QNAM takes one of `supp_values` or the subject has an SE element in `se_etcd`."""
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
@@ -140,7 +136,7 @@ class Cohort(_P):
     se_etcd: list[str] = Field(default_factory=list)
 
 
-class Measurable(_P):
+class Measurable(SpecParams):
     """EFFFL: a TARGET lesion in TU by the named evaluator at the baseline assessment (date <= TRTSDT)."""
 
     dataset: str = "TU"
@@ -153,7 +149,7 @@ class Measurable(_P):
                                        description="without a date variable, lesions at these VISITs are baseline")
 
 
-class AdslParams(_P):
+class AdslParams(SpecParams):
     dm: str = "DM"
     age_groups: dict[str, AgeGroups] = Field(default_factory=dict, description="AGEGR1 -> groups; AGEGR1N = 1..n")
     exposure: Exposure

@@ -9,8 +9,25 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from studyforge.findings import Finding, Severity
+
+
+class SpecParams(BaseModel):
+    """Base of every ADaM rule's parameter model: a key the model does not know is a spec error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def input_frame(sdtm: Mapping[str, pd.DataFrame], name: str, need: Iterable[str], *, rule: str, target: str,
+                absent: Severity = Severity.ERROR) -> tuple[pd.DataFrame | None, list[Finding]]:
+    """The SDTM dataset a derivation reads, or None with the findings why (dataset or variables missing)."""
+    df = sdtm.get(name)
+    if df is None:
+        return None, [Finding(absent, rule, f"input dataset {name} is missing; {target} not derived", dataset=name)]
+    miss = missing_columns(df, need, name, rule)
+    return (None if miss else df), miss
 
 
 def text_col(df: pd.DataFrame, name: str) -> pd.Series:
