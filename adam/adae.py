@@ -10,20 +10,17 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from adam.derive_common import num_col, text_col
+from adam.bds import merge_subject_vars
+from adam.derive_common import SpecParams, input_frame, member, num_col, text_col
 from adam.select import Selection, select
 from studyforge.dates import impute_date
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DateImputation(_P):
+class DateImputation(SpecParams):
     """Partial AESTDTC/AEENDTC (admiral derive_vars_dt, highest imputation 'M').
 
     The end is imputed first (`end_fill`, never after the death date); the start (`start_fill`) is then
@@ -39,7 +36,7 @@ class DateImputation(_P):
     end_not_after: list[str] = Field(default_factory=lambda: ["DTHDT"], description="ADSL dates capping the end")
 
 
-class TreatmentEmergent(_P):
+class TreatmentEmergent(SpecParams):
     """TRTEMFL (admiral derive_var_trtemfl): TRTSDT <= ASTDT <= TRTEDT + `window_days`."""
 
     start_var: str = "TRTSDT"
@@ -48,7 +45,7 @@ class TreatmentEmergent(_P):
     missing_start_counts: bool = Field(True, description="ASTDT missing and AENDT missing or >= TRTSDT -> Y")
 
 
-class AdaeParams(_P):
+class AdaeParams(SpecParams):
     ae: str = "AE"
     adsl_vars: list[str] = Field(default_factory=lambda: ["STUDYID", "USUBJID", "SUBJID", "SITEID", "TRT01A",
                                                           "TRTSDT", "TRTEDT", "SAFFL"])
@@ -90,13 +87,9 @@ def first_occurrence(df: pd.DataFrame, keys: list[str], eligible: np.ndarray) ->
 def derive_adae(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
     """ADAE from AE and ADSL: one record per AE record of a subject in ADSL."""
     p = AdaeParams.model_validate(dataset.derivation.params)
-    ae = sdtm.get(p.ae)
+    ae, findings = input_frame(sdtm, p.ae, ("USUBJID", "AESTDTC"), rule="ADAE-INPUT", target=dataset.name,
+                               absent=Severity.WARNING)
     if ae is None:
-        return pd.DataFrame(), [Finding(Severity.WARNING, "ADAE-INPUT", f"no {p.ae} dataset: ADAE not derived",
-                                        dataset=p.ae)]
-    findings = [Finding(Severity.ERROR, "ADAE-INPUT", f"{p.ae} has no variable {c}", dataset=p.ae, variable=c)
-                for c in ("USUBJID", "AESTDTC") if c not in ae.columns]
-    if findings:
         return pd.DataFrame(), findings
     absent = [c for c in p.carry if c not in ae.columns]
     if absent:
@@ -104,15 +97,13 @@ def derive_adae(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, dataset: Data
                                 dataset=p.ae, value=", ".join(absent)))
     s = adsl.drop_duplicates("USUBJID").set_index(text_col(adsl.drop_duplicates("USUBJID"), "USUBJID").to_numpy())
     u = text_col(ae, "USUBJID")
-    known = u.isin(s.index)
+    known = member(u, s.index)
     for subj in u[~known].unique():
         findings.append(Finding(Severity.ERROR, "ADAE-SUBJECT", "AE records of a subject not in ADSL: not analysed",
                                 dataset=p.ae, variable="USUBJID", usubjid=subj))
     ae = ae.loc[known].reset_index(drop=True)
     u = text_col(ae, "USUBJID")
-    out = pd.DataFrame({v: (num_col(s, v) if pd.api.types.is_numeric_dtype(s[v]) else text_col(s, v))
-                        .reindex(u).to_numpy() for v in p.adsl_vars if v in s.columns})
-    out["USUBJID"] = u.to_numpy()
+    out = merge_subject_vars(pd.DataFrame({"USUBJID": u.to_numpy()}), adsl, p.adsl_vars)
     for c in p.carry:
         out[c] = num_col(ae, c).to_numpy() if c == "AESEQ" else text_col(ae, c).to_numpy()
 

@@ -9,20 +9,17 @@ from __future__ import annotations
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from adam.derive_common import num_col, text_col
+from adam.bds import merge_subject_vars
+from adam.derive_common import SpecParams, input_frame, num_col, text_col
 from adam.select import Selection, select
 from studyforge.dates import iso_to_sas_date
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AdexParams(_P):
+class AdexParams(SpecParams):
     ex: str = "EX"
     doses: Selection = Field(description="EX records that are administrations of study treatment")
     adsl_vars: list[str] = Field(default_factory=lambda: ["STUDYID", "USUBJID", "SUBJID", "SITEID", "TRT01A", "SAFFL"])
@@ -32,7 +29,7 @@ class AdexParams(_P):
                                        "the dosing interval); exposure ends that many days after the last dose, minus 1")
 
 
-class AdexStat(_P):
+class AdexStat(SpecParams):
     """Rule `adex_param`: which statistic the parameter holds."""
 
     stat: Literal["injections", "duration", "cumulative_dose", "dose_intensity", "relative_dose_intensity"]
@@ -60,13 +57,9 @@ def exposure_stats(doses: pd.DataFrame, p: AdexParams) -> pd.DataFrame:
 def derive_adex(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
     """One record per dosed subject (ADSL SAFFL = 'Y') and parameter."""
     p = AdexParams.model_validate(dataset.derivation.params)
-    ex = sdtm.get(p.ex)
+    ex, findings = input_frame(sdtm, p.ex, ("USUBJID", "EXDOSE", "EXSTDTC"), rule="ADEX-INPUT", target=dataset.name,
+                               absent=Severity.WARNING)
     if ex is None:
-        return pd.DataFrame(), [Finding(Severity.WARNING, "ADEX-INPUT", f"no {p.ex} dataset: ADEX not derived",
-                                        dataset=p.ex)]
-    findings = [Finding(Severity.ERROR, "ADEX-INPUT", f"{p.ex} has no variable {c}", dataset=p.ex, variable=c)
-                for c in ("USUBJID", "EXDOSE", "EXSTDTC") if c not in ex.columns]
-    if findings:
         return pd.DataFrame(), findings
     m, findings = select(ex, p.doses, dataset=p.ex, where=f"{dataset.name}.derivation.params.doses")
     e = ex.loc[m]
@@ -91,8 +84,7 @@ def derive_adex(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, dataset: Data
     if not parts:
         return pd.DataFrame(), findings
     out = pd.concat(parts, ignore_index=True)
-    keep = [v for v in p.adsl_vars if v in a.columns and v != "USUBJID"]
-    out = out.merge(a[["USUBJID", *keep]].assign(USUBJID=text_col(a, "USUBJID")), on="USUBJID", how="left")
+    out = merge_subject_vars(out, a, p.adsl_vars)
     out = out.sort_values(["USUBJID", "_order"], kind="mergesort").drop(columns="_order").reset_index(drop=True)
     out["ASEQ"] = out.groupby("USUBJID").cumcount() + 1.0
     return out, findings

@@ -13,21 +13,17 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from adam.bds import BdsCommon, complete_date, finish_bds, from_flagged, obj, parameter_columns, range_indicator, recode
-from adam.derive_common import missing_columns, num_col, text_col, where_mask
+from adam.derive_common import SpecParams, input_frame, num_col, text_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
 
 RULE = "ADLB"
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LabSource(_P):
+class LabSource(SpecParams):
     """The SDTM variables ADLB reads (SDTMIG 3.4 LB names by default)."""
 
     dataset: str = "LB"
@@ -42,7 +38,7 @@ class LabSource(_P):
     seq: str = "LBSEQ"
 
 
-class Grade(_P):
+class Grade(SpecParams):
     """A grade is met when AVAL <op> factor x ref (ref VALUE: factor is the threshold itself)."""
 
     grade: int = Field(ge=1, le=5)
@@ -51,7 +47,7 @@ class Grade(_P):
     ref: Literal["ULN", "LLN", "BASE", "VALUE"]
 
 
-class Criteria(_P):
+class Criteria(SpecParams):
     """One CTCAE v5.0 term in one direction; the highest grade met wins, none met is grade 0."""
 
     term: str = Field(min_length=1, description="CTCAE term, e.g. 'Alanine aminotransferase increased'")
@@ -60,7 +56,7 @@ class Criteria(_P):
         default_factory=list, description="used instead when BASE is beyond the normal range in this direction")
 
 
-class LabTest(_P):
+class LabTest(SpecParams):
     """Parameter rule `lab_test`: the LB test, its standard unit and its toxicity criteria."""
 
     testcd: str = Field(min_length=1)
@@ -145,11 +141,14 @@ def toxicity(df: pd.DataFrame, tests: dict[str, LabTest], post: np.ndarray | Non
 
 def shift(before: np.ndarray, after: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """'<before> to <after>' where `keep` and both are known (ADaMIG SHIFTy), else blank."""
-    before, after = np.asarray(before, dtype=object), np.asarray(after, dtype=object)
-    ok = np.asarray(keep, dtype=bool) & (before != "") & (after != "")
-    out = np.full(len(before), "", dtype=object)
-    out[ok] = before[ok] + " to " + after[ok]
-    return out
+    bc, bu = pd.factorize(np.asarray(before, dtype=object))
+    ac, au = pd.factorize(np.asarray(after, dtype=object))
+    bu, au = np.asarray(bu, dtype=object), np.asarray(au, dtype=object)
+    ok = np.asarray(keep, dtype=bool) & (bc >= 0) & (ac >= 0)
+    ok[ok] = (bu[bc[ok]] != "") & (au[ac[ok]] != "")
+    # one string per distinct pair, shared by its records (millions of lab rows, a few dozen shifts)
+    table = np.array([f"{b} to {a}" for b in bu for a in au] + [""], dtype=object)
+    return table[np.where(ok, bc * max(len(au), 1) + ac, len(table) - 1)]
 
 
 def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) -> tuple[pd.DataFrame, list[Finding]]:
@@ -157,13 +156,9 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
     p = AdlbParams.model_validate(ds.derivation.params if ds.derivation else {})
     src = p.source
     findings: list[Finding] = []
-    lb = sdtm.get(src.dataset)
+    lb, miss = input_frame(sdtm, src.dataset, ["USUBJID", src.testcd, src.value, src.unit, src.date], rule=RULE,
+                           target=ds.name)
     if lb is None:
-        return pd.DataFrame(), [Finding(Severity.ERROR, RULE, f"input dataset {src.dataset} is missing; ADLB not derived",
-                                        dataset=ds.name)]
-    need = ["USUBJID", src.testcd, src.value, src.unit, src.date]
-    miss = missing_columns(lb, need, src.dataset, RULE)
-    if miss:
         return pd.DataFrame(), miss
     tests = {prm.paramcd: LabTest.model_validate(prm.derivation.params)
              for prm in ds.parameters if prm.derivation is not None and prm.derivation.rule == "lab_test"}

@@ -13,21 +13,17 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from adam.bds import BdsCommon, complete_date, finish_bds, obj, parameter_columns, recode
-from adam.derive_common import missing_columns, num_col, where_mask
+from adam.derive_common import SpecParams, input_frame, num_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
 
 RULE = "ADQS"
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class QsSource(_P):
+class QsSource(SpecParams):
     dataset: str = "QS"
     where: dict[str, list[str]] = Field(default_factory=dict)
     category: str = "QSCAT"
@@ -37,7 +33,7 @@ class QsSource(_P):
     visit: str = Field("VISITNUM", description="separates two questionnaires on one date")
 
 
-class QsScale(_P):
+class QsScale(SpecParams):
     """Rule `qs_scale`: one scale or single item (scoring manual section 2)."""
 
     category: str = Field(min_length=1, description="QSCAT of the instrument")
@@ -58,7 +54,7 @@ class QsScale(_P):
         return self.kind in ("functional", "global")
 
 
-class QsSummary(_P):
+class QsSummary(SpecParams):
     """Rule `qs_summary`: mean of component scales, `reverse` ones as 100 - score (Giesinger 2016)."""
 
     components: list[str] = Field(min_length=2, description="PARAMCDs of qs_scale parameters")
@@ -73,7 +69,7 @@ class QsSummary(_P):
         return self
 
 
-class Responder(_P):
+class Responder(SpecParams):
     """CRIT1 (deterioration) and CRIT2 (improvement): |CHG| >= threshold in the worse/better direction."""
 
     threshold: float = Field(10, gt=0, description="points on the 0-100 scale")
@@ -161,12 +157,9 @@ def derive_adqs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
     """ADQS records of the spec's scales; missing inputs and unscorable questionnaires are findings."""
     p = AdqsParams.model_validate(ds.derivation.params if ds.derivation else {})
     src = p.source
-    qs = sdtm.get(src.dataset)
+    qs, miss = input_frame(sdtm, src.dataset, ["USUBJID", src.category, src.testcd, src.value, src.date], rule=RULE,
+                           target=ds.name)
     if qs is None:
-        return pd.DataFrame(), [Finding(Severity.ERROR, RULE, f"input dataset {src.dataset} is missing; ADQS not derived",
-                                        dataset=ds.name)]
-    miss = missing_columns(qs, ["USUBJID", src.category, src.testcd, src.value, src.date], src.dataset, RULE)
-    if miss:
         return pd.DataFrame(), miss
     scale_map = {prm.paramcd: QsScale.model_validate(prm.derivation.params)
                  for prm in ds.parameters if prm.derivation is not None and prm.derivation.rule == "qs_scale"}

@@ -28,6 +28,7 @@ from adam.adrs_params import (
     TimepointParams,
 )
 from adam.bds import analysis_date, analysis_day, aval_from_avalc, merge_subject_vars, number, sequence_number, text
+from adam.derive_common import member
 from adam.select import Selection, select
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Parameter
@@ -135,7 +136,7 @@ class _Inputs:
                             "AVALC": text(o, "RSSTRESC"), "AVISIT": text(o, "VISIT"), "AVISITN": number(o, "VISITNUM"),
                             "RSDTC": text(o, "RSDTC")})
         out = out.merge(self.subjects[["USUBJID", "REFDT"]], on="USUBJID", how="left", sort=False)
-        known = out["USUBJID"].isin(self.subjects["USUBJID"])
+        known = member(out["USUBJID"], self.subjects["USUBJID"])
         for r in out[~known].itertuples():
             self.findings.append(_err("ADRS-SUBJECT", "RS record of a subject not in ADSL: not analysed",
                                       dataset=p.rs_dataset, variable="USUBJID", usubjid=r.USUBJID,

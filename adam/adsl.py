@@ -10,9 +10,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from adam.derive_common import last_by, missing_columns, num_col, text_col
+from adam.derive_common import SpecParams, last_by, member, missing_columns, num_col, text_col
 from adam.select import Selection, select
 from studyforge.dates import impute_date, impute_time, iso_to_sas_date
 from studyforge.findings import Finding, Severity
@@ -21,11 +21,7 @@ from studyforge.spec.models import Dataset
 DAY = 86400.0
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AgeGroups(_P):
+class AgeGroups(SpecParams):
     """AGEGRy from AGE: breaks [65] with labels ['<65', '>=65'] means AGE < 65 and AGE >= 65."""
 
     breaks: list[float] = Field(min_length=1)
@@ -40,7 +36,7 @@ class AgeGroups(_P):
         return self
 
 
-class Exposure(_P):
+class Exposure(SpecParams):
     """Which EX records are a valid dose (admiral: EXDOSE > 0, or 0 for a placebo EXTRT)."""
 
     dataset: str = "EX"
@@ -50,7 +46,7 @@ class Exposure(_P):
                                             "valid dose (admiral: placebo)")
 
 
-class Source(_P):
+class Source(SpecParams):
     """A value taken from one SDTM dataset: rows matching `where`, column `variable`."""
 
     dataset: str
@@ -58,7 +54,7 @@ class Source(_P):
     variable: str
 
 
-class SuppSource(_P):
+class SuppSource(SpecParams):
     """A SUPP-- QNAM value attached to parent records selected by `parent_where` (or subject-level)."""
 
     dataset: str = Field(description="e.g. SUPPMH")
@@ -67,7 +63,7 @@ class SuppSource(_P):
     qnam: str
 
 
-class Characteristic(_P):
+class Characteristic(SpecParams):
     """One baseline disease characteristic: an ADSL variable from a parent variable or a SUPP QNAM."""
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
@@ -82,7 +78,7 @@ class Characteristic(_P):
         return self
 
 
-class BaselineFinding(_P):
+class BaselineFinding(SpecParams):
     """Baseline = last non-missing value on or before TRTSDT (date level; same-day counts as pre-dose)."""
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
@@ -92,7 +88,7 @@ class BaselineFinding(_P):
     date: str = Field(description="--DTC variable")
 
 
-class DateSource(_P):
+class DateSource(SpecParams):
     """A date contributing to LSTALVDT: complete dates of `variable` in rows matching `where`."""
 
     dataset: str
@@ -100,7 +96,7 @@ class DateSource(_P):
     where: Selection | None = None
 
 
-class Disposition(_P):
+class Disposition(SpecParams):
     """A status / date / reason triple from one kind of DS disposition record (ADaMIG 1.3 ADSL).
 
     EOSSTT/EOSDT/DCSREAS from the end-of-study records, EOTSTT/DCTREAS from the end-of-treatment ones:
@@ -119,7 +115,7 @@ class Disposition(_P):
                                  "and reason (admiral: SCREEN FAILURE has no end-of-study status)")
 
 
-class ReferenceDate(_P):
+class ReferenceDate(SpecParams):
     """A subject-level date (e.g. RANDDT) from any declared source: the first (or last) complete date."""
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}DT$")
@@ -129,7 +125,7 @@ class ReferenceDate(_P):
     pick: Literal["first", "last"] = "first"
 
 
-class Cohort(_P):
+class Cohort(SpecParams):
     """A Y/N flag: Y when a SUPP QNAM takes one of `supp_values` or the subject has an SE element in `se_etcd`."""
 
     name: str = Field(pattern=r"^[A-Z][A-Z0-9_]{0,7}$")
@@ -140,7 +136,7 @@ class Cohort(_P):
     se_etcd: list[str] = Field(default_factory=list)
 
 
-class Measurable(_P):
+class Measurable(SpecParams):
     """EFFFL: a TARGET lesion in TU by the named evaluator at the baseline assessment (date <= TRTSDT)."""
 
     dataset: str = "TU"
@@ -153,7 +149,7 @@ class Measurable(_P):
                                        description="without a date variable, lesions at these VISITs are baseline")
 
 
-class AdslParams(_P):
+class AdslParams(SpecParams):
     dm: str = "DM"
     age_groups: dict[str, AgeGroups] = Field(default_factory=dict, description="AGEGR1 -> groups; AGEGR1N = 1..n")
     exposure: Exposure
@@ -248,11 +244,11 @@ def disposition(ds: pd.DataFrame, p: Disposition, idx: pd.Index,
     d = pd.DataFrame({"USUBJID": text_col(d, "USUBJID"), "DSDECOD": text_col(d, "DSDECOD"),
                       "DT": iso_to_sas_date(text_col(d, "DSSTDTC")), "SEQ": text_col(d, "DSSEQ")})
     n = d.groupby("USUBJID").size()
-    dups = d[d.USUBJID.isin(n[n > 1].index)].groupby("USUBJID")["DSDECOD"].agg(", ".join)
+    dups = d[member(d.USUBJID, n[n > 1].index)].groupby("USUBJID")["DSDECOD"].agg(", ".join)
     findings += [Finding(Severity.ERROR, "ADSL-EOS-DUP", f"more than one disposition record for {p.status_var}; "
                          f"{p.status_var} left {p.ongoing} until resolved", dataset=p.dataset, variable="DSDECOD",
                          usubjid=subj, value=val) for subj, val in dups.items()]
-    one = d[d.USUBJID.isin(n[n == 1].index)].set_index("USUBJID").reindex(idx)
+    one = d[member(d.USUBJID, n[n == 1].index)].set_index("USUBJID").reindex(idx)
     has = one["DSDECOD"].notna() & (one["DSDECOD"] != "")
     comp = one["DSDECOD"].isin(p.completed)
     out["EOSSTT"] = np.where(has, np.where(comp, "COMPLETED", "DISCONTINUED"), p.ongoing)
@@ -323,10 +319,10 @@ def _one_per_subject(vals: pd.DataFrame, idx: pd.Index, name: str, dataset: str)
     """The single value per subject; conflicting values are an ERROR finding and stay missing (no guess)."""
     v = vals[vals["V"] != ""].drop_duplicates(["USUBJID", "V"])
     n = v.groupby("USUBJID").size()
-    many = v[v.USUBJID.isin(n[n > 1].index)].groupby("USUBJID")["V"].agg(" | ".join)
+    many = v[member(v.USUBJID, n[n > 1].index)].groupby("USUBJID")["V"].agg(" | ".join)
     findings = [Finding(Severity.ERROR, "ADSL-CONFLICT", f"conflicting source values for {name}; left missing",
                         dataset=dataset, variable=name, usubjid=s, value=val) for s, val in many.items()]
-    ok = v[v.USUBJID.isin(n[n == 1].index)].set_index("USUBJID")["V"]
+    ok = v[member(v.USUBJID, n[n == 1].index)].set_index("USUBJID")["V"]
     return ok.reindex(idx).fillna("").astype("str"), findings
 
 
@@ -384,7 +380,7 @@ def baseline_value(sdtm: dict[str, pd.DataFrame], b: BaselineFinding, trtsdt: pd
     last_dt = d.groupby("USUBJID")["DT"].transform("max")
     d = d[d["DT"] == last_dt]
     stats = d.groupby("USUBJID")["V"].agg(["min", "max", "size"])
-    tied = d[d.USUBJID.isin(stats.index[stats["min"] != stats["max"]])]
+    tied = d[member(d.USUBJID, stats.index[stats["min"] != stats["max"]])]
     seqname = f"{b.dataset[:2]}SEQ="
     recs = (seqname + tied["SEQ"]).groupby(tied["USUBJID"]).agg(", ".join)
     vals = tied["V"].map("{:g}".format).groupby(tied["USUBJID"]).agg(" | ".join)
@@ -406,13 +402,13 @@ def cohort_flag(sdtm: dict[str, pd.DataFrame], c: Cohort, idx: pd.Index,
         m, g = select(supp.loc[q], Selection.model_validate({"QVAL": c.supp_values}), dataset=c.supp_dataset,
                       where=f"{where}.supp_values", severity=Severity.NOTICE)
         findings += f + (g if not f else [])
-        hit |= idx.isin(text_col(supp.loc[q].loc[m], "USUBJID").unique())
+        hit |= member(idx, text_col(supp.loc[q].loc[m], "USUBJID").unique())
     se = sdtm.get(c.se_dataset or "", None)
     if se is not None and c.se_etcd:
         m, f = select(se, Selection.model_validate({"ETCD": c.se_etcd}), dataset=c.se_dataset,
                       where=f"{where}.se_etcd", severity=Severity.NOTICE)
         findings += f
-        hit |= idx.isin(text_col(se.loc[m], "USUBJID").unique())
+        hit |= member(idx, text_col(se.loc[m], "USUBJID").unique())
     return pd.Series(np.where(hit, "Y", "N"), index=idx, dtype="str"), findings
 
 
@@ -439,7 +435,7 @@ def measurable_flag(sdtm: dict[str, pd.DataFrame], m: Measurable, trtsdt: pd.Ser
                         "baseline measurable disease", dataset=m.dataset, variable=m.date, usubjid=u,
                         record=f"{m.dataset[:2]}SEQ={q}", value=v)
                 for u, q, v in zip(text_col(t, "USUBJID")[bad], seq[bad], dtc[bad])]
-    flag = np.where(idx.isin(text_col(t, "USUBJID")[ok].unique()), "Y", "N")
+    flag = np.where(member(idx, text_col(t, "USUBJID")[ok].unique()), "Y", "N")
     return pd.Series(flag, index=idx, dtype="str"), findings
 
 

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from adam.bds import BdsCommon, analysis_day, complete_date, finish_bds, study_windows
-from adam.derive_common import missing_columns, num_col, text_col, where_mask
+from adam.derive_common import SpecParams, input_frame, num_col, text_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
 
 RULE = "ADSYM"
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DiarySource(_P):
+class DiarySource(SpecParams):
     dataset: str = "XD"
     where: dict[str, list[str]] = Field(default_factory=dict)
     testcd: str = "XDTESTCD"
@@ -33,14 +29,14 @@ class DiarySource(_P):
     date: str = "XDDTC"
 
 
-class DiaryAverage(_P):
+class DiaryAverage(SpecParams):
     """Rule `diary_average`: one diary item averaged per window."""
 
     testcd: str = Field(min_length=1)
     min_days: int = Field(4, ge=1, description="diary days with a value a window needs for an average")
 
 
-class Responder(_P):
+class Responder(SpecParams):
     threshold_pct: float = Field(30, gt=0, le=100, description="reduction from baseline, percent")
     text: str = "Responder: reduction from baseline >= 30%"
 
@@ -77,12 +73,8 @@ def derive_adsym(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset)
     """ADSYM records: one per subject, parameter and window with enough diary days."""
     p = AdsymParams.model_validate(ds.derivation.params if ds.derivation else {})
     src = p.source
-    xd = sdtm.get(src.dataset)
+    xd, miss = input_frame(sdtm, src.dataset, ["USUBJID", src.testcd, src.value, src.date], rule=RULE, target=ds.name)
     if xd is None:
-        return pd.DataFrame(), [Finding(Severity.ERROR, RULE, f"input dataset {src.dataset} is missing; ADSYM not "
-                                        "derived", dataset=ds.name)]
-    miss = missing_columns(xd, ["USUBJID", src.testcd, src.value, src.date], src.dataset, RULE)
-    if miss:
         return pd.DataFrame(), miss
     items = {prm.paramcd: DiaryAverage.model_validate(prm.derivation.params)
              for prm in ds.parameters if prm.derivation is not None and prm.derivation.rule == "diary_average"}

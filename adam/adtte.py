@@ -16,9 +16,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from adam.derive_common import num_col, text_col
+from adam.derive_common import SpecParams, member, num_col, text_col
 from adam.select import Selection, select
 from studyforge.dates import impute_date, iso_to_sas_date
 from studyforge.findings import Finding, Severity
@@ -27,11 +27,7 @@ from studyforge.spec.models import Dataset, Parameter
 NAME = r"^[A-Z][A-Z0-9_]{0,7}$"
 
 
-class _P(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DateSource(_P):
+class DateSource(SpecParams):
     """Dates per subject from one dataset (an ADaM dataset built before ADTTE, else SDTM)."""
 
     dataset: str = Field(pattern=NAME)
@@ -46,12 +42,12 @@ class DateSource(_P):
     relative_to_start: bool = Field(True, description="only dates after the start date count")
 
 
-class Event(_P):
+class Event(SpecParams):
     source: str
     evntdesc: str = Field(min_length=1)
 
 
-class CensorCode(_P):
+class CensorCode(SpecParams):
     cnsr: int = Field(ge=1)
     evntdesc: str = Field(min_length=1)
 
@@ -82,12 +78,12 @@ class Censor(CensorCode):
         return self
 
 
-class AdtteParams(_P):
+class AdtteParams(SpecParams):
     adsl_vars: list[str] = Field(default_factory=lambda: ["STUDYID", "USUBJID", "SUBJID", "SITEID"])
     sources: dict[str, DateSource] = Field(min_length=1, description="named date sources the parameters use")
 
 
-class TteParams(_P):
+class TteParams(SpecParams):
     """One ADTTE parameter (admiral derive_param_tte): start, assessments, events, censors."""
 
     start: str = Field(description="source of STARTDT: an ADSL date, or the earliest selected date (DOR)")
@@ -149,7 +145,7 @@ def _source_frame(name: str, s: DateSource, frames: dict[str, pd.DataFrame], whe
 
 def _first(f: pd.DataFrame, idx: pd.Index, last: bool = False) -> pd.DataFrame:
     """Per subject of idx, the row with the earliest (or latest) DT; stable on input order."""
-    f = f[f["USUBJID"].isin(idx)].sort_values(["USUBJID", "DT"], kind="mergesort")
+    f = f[member(f["USUBJID"], idx)].sort_values(["USUBJID", "DT"], kind="mergesort")
     return f.drop_duplicates("USUBJID", keep="last" if last else "first").set_index("USUBJID").reindex(idx)
 
 
@@ -170,7 +166,7 @@ def tte_parameter(tp: TteParams, srcs: dict[str, DateSource], data: dict[str, pd
     s_of = pd.Series(start, index=idx)
 
     def timed(f: pd.DataFrame, relative: bool) -> pd.DataFrame:
-        f = f[f["USUBJID"].isin(idx)]
+        f = f[member(f["USUBJID"], idx)]
         if not relative:
             return f
         s = s_of.reindex(f["USUBJID"]).to_numpy()
@@ -250,7 +246,7 @@ def tte_parameter(tp: TteParams, srcs: dict[str, DateSource], data: dict[str, pd
 
 def timed_on_or_after(f: pd.DataFrame, start: pd.Series) -> pd.DataFrame:
     """Records dated on or after the subject's start (an intervening event on the start day counts)."""
-    f = f[f["USUBJID"].isin(start.index)]
+    f = f[member(f["USUBJID"], start.index)]
     return f[f["DT"].to_numpy() >= start.reindex(f["USUBJID"]).to_numpy()]
 
 

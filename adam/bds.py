@@ -10,10 +10,10 @@ from typing import Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from adam.derive_common import SpecParams, text_col
 from adam.derive_common import num_col as number  # noqa: F401  (re-exported: the BDS helpers' name)
-from adam.derive_common import text_col
 from studyforge.dates import impute_date, parse_iso8601
 
 
@@ -91,11 +91,11 @@ def sequence_number(df: pd.DataFrame, by: Sequence[str], order: Sequence[str]) -
 
 def merge_subject_vars(df: pd.DataFrame, adsl: pd.DataFrame, names: Sequence[str],
                        key: str = "USUBJID") -> pd.DataFrame:
-    """Copy ADSL variables onto BDS records by subject (Predecessor origin), keeping row order."""
+    """Copy ADSL variables onto records by subject (Predecessor origin), keeping row order (BDS and OCCDS)."""
     take = [n for n in names if n in adsl.columns and n != key and n not in df.columns]
     if not take:
         return df
-    right = adsl[[key, *take]].drop_duplicates(key)
+    right = adsl[[key, *take]].drop_duplicates(key).assign(**{key: text_col(adsl.drop_duplicates(key), key)})
     out = df.merge(right, on=key, how="left", sort=False)
     out.index = df.index
     return out
@@ -114,11 +114,7 @@ def traceability(df: pd.DataFrame, srcdom: str, srcvar: str, seq: pd.Series) -> 
 # --- BDS analysis-value building blocks shared by ADLB, ADQS and ADSYM ---------------------------
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Window(_Strict):
+class Window(SpecParams):
     """One analysis window on the ADY scale (ADaMIG 1.3 AWTARGET/AWLO/AWHI, both ends inclusive)."""
 
     avisit: str = Field(min_length=1)
@@ -135,7 +131,7 @@ class Window(_Strict):
         return self
 
 
-class Windows(_Strict):
+class Windows(SpecParams):
     """Analysis windows (non-overlapping) and which record represents a window (ANL01FL)."""
 
     unit: str = "DAYS"
@@ -232,14 +228,14 @@ def on_treatment_flag(adt, start, end, *, days_after: int, include_start_day: bo
     return flag_text(on)
 
 
-class BaselineRule(_Strict):
+class BaselineRule(SpecParams):
     """ABLFL: last non-missing value dated on or before the reference date (same day counts if asked)."""
 
     ref_var: str = Field("TRTSDT", description="ADSL date variable the baseline is taken against")
     include_ref_day: bool = True
 
 
-class OnTreatment(_Strict):
+class OnTreatment(SpecParams):
     """ONTRTFL window: TRTSDT (<= or <) ADT <= TRTEDT + days_after."""
 
     start_var: str = "TRTSDT"
@@ -248,7 +244,7 @@ class OnTreatment(_Strict):
     include_start_day: bool = False
 
 
-class BdsCommon(_Strict):
+class BdsCommon(SpecParams):
     """What every BDS dataset here decides the same way: ADSL variables, baseline, windows, ONTRTFL."""
 
     adsl_vars: list[str] = Field(default_factory=lambda: ["STUDYID", "USUBJID", "SUBJID", "SITEID"])
@@ -284,10 +280,16 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
     `windowed=True`: the records are already one per window (AVISIT ... AWU given, e.g. averages of
     daily records); the baseline is then the record of the baseline window, not the last before the date.
     """
-    out = df.reset_index(drop=True).copy(deep=False)
-    n = len(out)
-    sid, suniq = pd.factorize(np.asarray(out["USUBJID"], dtype=object), sort=True)
-    pid, puniq = pd.factorize(np.asarray(out["PARAMCD"], dtype=object), sort=True)
+    n = len(df)
+    sid, suniq = pd.factorize(np.asarray(df["USUBJID"], dtype=object), sort=True)
+    pid, puniq = pd.factorize(np.asarray(df["PARAMCD"], dtype=object), sort=True)
+    adt0 = df["ADT"].to_numpy(float)
+    # sort once, first, while the frame is narrow (ASEQ order: subject, parameter, ADT, `order`, input order);
+    # every later step works on the sorted records, so the wide result is never copied to reorder it
+    keys = [sid, pid, np.where(np.isnan(adt0), np.inf, adt0), *(df[o].to_numpy(float) for o in order), np.arange(n)]
+    srt = np.lexsort(tuple(reversed(keys)))
+    out = df.iloc[srt].reset_index(drop=True)
+    sid, pid = sid[srt], pid[srt]
     g = sid.astype(np.int64) * max(len(puniq), 1) + pid
     ref = common.baseline.ref_var
     names = [ref, *common.adsl_vars]
@@ -331,15 +333,10 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
         ot = common.on_treatment
         out["ONTRTFL"] = on_treatment_flag(adt, out[ot.start_var], out[ot.end_var],
                                            days_after=ot.days_after, include_start_day=ot.include_start_day)
-    keys = [sid, pid, np.where(np.isnan(adt), np.inf, adt), *(out[o].to_numpy(float) for o in order), pos]
-    srt = np.lexsort(tuple(reversed(keys)))
-    s_sorted = sid[srt]
-    start = np.r_[0, np.flatnonzero(s_sorted[1:] != s_sorted[:-1]) + 1]
-    lengths = np.diff(np.r_[start, n])
-    seq = np.arange(n) - np.repeat(start, lengths) + 1
-    out = out.iloc[srt].reset_index(drop=True)
+    start = np.r_[0, np.flatnonzero(sid[1:] != sid[:-1]) + 1] if n else np.zeros(0, dtype=np.int64)
+    seq = np.arange(n) - np.repeat(start, np.diff(np.r_[start, n])) + 1
     out["ASEQ"] = seq.astype(float)
-    out["_G"] = g[srt]
+    out["_G"] = g
     return out
 
 

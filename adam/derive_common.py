@@ -9,8 +9,25 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 
 from studyforge.findings import Finding, Severity
+
+
+class SpecParams(BaseModel):
+    """Base of every ADaM rule's parameter model: a key the model does not know is a spec error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def input_frame(sdtm: Mapping[str, pd.DataFrame], name: str, need: Iterable[str], *, rule: str, target: str,
+                absent: Severity = Severity.ERROR) -> tuple[pd.DataFrame | None, list[Finding]]:
+    """The SDTM dataset a derivation reads, or None with the findings why (dataset or variables missing)."""
+    df = sdtm.get(name)
+    if df is None:
+        return None, [Finding(absent, rule, f"input dataset {name} is missing; {target} not derived", dataset=name)]
+    miss = missing_columns(df, need, name, rule)
+    return (None if miss else df), miss
 
 
 def text_col(df: pd.DataFrame, name: str) -> pd.Series:
@@ -43,6 +60,18 @@ def where_mask(df: pd.DataFrame, where: Mapping[str, Iterable[str]] | None) -> p
     for var, values in (where or {}).items():
         mask &= text_col(df, var).isin([str(v) for v in values])
     return mask
+
+
+def member(values, universe) -> np.ndarray | pd.Series:
+    """`values.isin(universe)` through one hash lookup per value.
+
+    pandas' isin on Arrow-backed text converts every element of `universe` to an Arrow scalar in Python,
+    which costs seconds when the universe is every subject; an object Index lookup does not. A Series
+    in gives a Series (same index) out, anything else a boolean array.
+    """
+    look = pd.Index(pd.unique(np.asarray(universe, dtype=object)), dtype=object)
+    hit = look.get_indexer(np.asarray(values, dtype=object)) >= 0
+    return pd.Series(hit, index=values.index) if isinstance(values, pd.Series) else hit
 
 
 def missing_columns(df: pd.DataFrame, cols: Iterable[str], dataset: str, rule: str) -> list[Finding]:

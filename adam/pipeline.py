@@ -7,6 +7,9 @@ adam.adrs.derive_adrs). Each result is shaped to its spec: spec order, spec vari
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
+
 import pandas as pd
 
 from adam.adae import STANDARD_OUTPUTS as ADAE_STANDARD
@@ -43,16 +46,32 @@ def _adrs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) -> tup
     return df, list(found)
 
 
-def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, locations=None) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
+def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, locations=None,
+                timings: dict[str, float] | None = None) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
     """Every ADaM dataset of the spec, shaped to it; problems are findings, never prints.
 
-    `locations` (the loader's SourceMap, optional) gives selection findings their spec file:line.
+    `locations` (the loader's SourceMap, optional) gives selection findings their spec file:line;
+    `timings` (optional) receives each dataset's wall seconds (the benchmark's breakdown).
     """
-    out, findings = _derive_adam(sdtm, spec)
+    out, findings = _derive_adam(sdtm, spec, _Clock(timings))
     return out, locate(findings, locations)
 
 
-def _derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
+class _Clock:
+    """Wall seconds per dataset into a dict (or nowhere): `with clock("ADLB"): ...`."""
+
+    def __init__(self, into: dict[str, float] | None):
+        self.into = into
+
+    @contextmanager
+    def __call__(self, name: str):
+        t0 = time.perf_counter()
+        yield
+        if self.into is not None:
+            self.into[name] = round(self.into.get(name, 0.0) + time.perf_counter() - t0, 3)
+
+
+def _derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, clock: _Clock) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
     findings: list[Finding] = []
     out: dict[str, pd.DataFrame] = {}
     raw: dict[str, pd.DataFrame] = {}
@@ -73,39 +92,46 @@ def _derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec) -> tuple[dict[str, p
         if spec.adam():
             findings.append(Finding(Severity.ERROR, "ADAM-NO-ADSL", "the spec has no dataset with rule 'adsl'"))
         return out, findings
-    raw["ADSL"], f = derive_adsl(sdtm, adsl_ds)
+    with clock("ADSL"):
+        raw["ADSL"], f = derive_adsl(sdtm, adsl_ds)
     findings += f
     if raw["ADSL"].empty:
         return out, findings
     if adrs_ds is not None:
-        raw["ADRS"], f = _adrs(sdtm, raw["ADSL"], adrs_ds)
+        with clock("ADRS"):
+            raw["ADRS"], f = _adrs(sdtm, raw["ADSL"], adrs_ds)
         findings += f
     for rule, d in bds.items():  # before ADTTE: its sources may name ADQS (time to QoL deterioration)
         if d is None:
             continue
-        df, f = BDS_BUILDERS[rule](sdtm, raw["ADSL"], d)
-        findings += f
-        if len(df.columns):
-            raw[d.name] = df
-            listed = {v.name for v in d.variables}
-            out[d.name], f = shape_to_spec(df[[c for c in df.columns if c in listed]], d)
+        with clock(d.name):
+            df, f = BDS_BUILDERS[rule](sdtm, raw["ADSL"], d)
             findings += f
+            if len(df.columns):
+                raw[d.name] = df
+                listed = {v.name for v in d.variables}
+                out[d.name], f = shape_to_spec(df[[c for c in df.columns if c in listed]], d)
+                findings += f
     if adtte_ds is not None:
-        raw["ADTTE"], f = derive_adtte(sdtm, raw["ADSL"], raw.get("ADRS"), adtte_ds, adam=raw)
+        with clock("ADTTE"):
+            raw["ADTTE"], f = derive_adtte(sdtm, raw["ADSL"], raw.get("ADRS"), adtte_ds, adam=raw)
         findings += f
     if adae_ds is not None:
-        raw["ADAE"], f = derive_adae(sdtm, raw["ADSL"], adae_ds)
+        with clock("ADAE"):
+            raw["ADAE"], f = derive_adae(sdtm, raw["ADSL"], adae_ds)
         findings += f
     if adex_ds is not None:
-        raw["ADEX"], f = derive_adex(sdtm, raw["ADSL"], adex_ds)
+        with clock("ADEX"):
+            raw["ADEX"], f = derive_adex(sdtm, raw["ADSL"], adex_ds)
         findings += f
     standard = {"ADSL": ADSL_STANDARD, "ADRS": frozenset(), "ADTTE": ADTTE_STANDARD, "ADAE": ADAE_STANDARD,
                 "ADEX": ADEX_STANDARD}
     for ds, key in ((adsl_ds, "ADSL"), (adrs_ds, "ADRS"), (adtte_ds, "ADTTE"), (adae_ds, "ADAE"), (adex_ds, "ADEX")):
         if ds is None or key not in raw or len(raw[key].columns) == 0:
             continue  # not asked for, or its builder already reported why it made nothing
-        listed = {v.name for v in ds.variables}
-        unlisted = [c for c in raw[key].columns if c in standard[key] and c not in listed]
-        out[ds.name], f = shape_to_spec(raw[key].drop(columns=unlisted), ds)
-        findings += f
+        with clock(f"{ds.name} (shape)"):
+            listed = {v.name for v in ds.variables}
+            unlisted = [c for c in raw[key].columns if c in standard[key] and c not in listed]
+            out[ds.name], f = shape_to_spec(raw[key].drop(columns=unlisted), ds)
+            findings += f
     return out, findings

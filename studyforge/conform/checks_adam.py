@@ -124,3 +124,228 @@ def adam_usubjid_in_dm(view: PackageView) -> list[Finding]:
         out += row_findings(adam_usubjid_in_dm.rule, ds, (u != "").to_numpy() & ~u.isin(known).to_numpy(),
                             "USUBJID is not in SDTM DM", variable="USUBJID")
     return out
+
+
+# --- BDS, OCCDS and exposure structure (SF-AD-0300..0399) ------------------------------------------
+# Each check looks only at the variables it names and is silent on a dataset that lacks them.
+
+BDS_NOTES = "ADaMIG 1.3 Table 3.3.4.1 BDS variable notes"
+OCCDS = "ADaM Structure for Occurrence Data (OCCDS) v1.1 section 3"
+
+
+def _num(df: pd.DataFrame, col: str) -> np.ndarray:
+    return pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _group(df: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One integer per distinct key combination (text of each key; absent keys ignored)."""
+    present = [k for k in keys if k in df.columns]
+    if not present:
+        return np.zeros(len(df), dtype=np.int64)
+    codes, _ = pd.factorize(pd.MultiIndex.from_arrays([text(df[k]).to_numpy() for k in present]))
+    return codes
+
+
+def _bds(view: PackageView, *need: str) -> list:
+    return [ds for ds in view.by_standard("ADaM") if {"USUBJID", "PARAMCD", *need} <= set(ds.frame.columns)]
+
+
+def _flag(df: pd.DataFrame, col: str) -> np.ndarray:
+    return (text(df[col]).str.strip() == "Y").to_numpy()
+
+
+def _dup_flag(rule, ds, flag_col: str, keys: list[str], what: str, among: np.ndarray | None = None) -> list[Finding]:
+    """Every flagged row (of the `among` rows) of a key group that has more than one flagged row."""
+    df = ds.frame
+    y = _flag(df, flag_col) if among is None else _flag(df, flag_col) & among
+    g = _group(df, keys)
+    counts = np.bincount(g[y], minlength=int(g.max()) + 1 if len(g) else 0)
+    bad = y & (counts[g] > 1) if len(g) else y
+    return row_findings(rule, ds, bad, f"more than one {flag_col} = 'Y' per {what}", variable=flag_col)
+
+
+@register("SF-AD-0300", "At most one baseline record (ABLFL = 'Y') per USUBJID, PARAMCD and BASETYPE", Severity.ERROR,
+          f"{BDS_NOTES} (ABLFL: the baseline record for each subject, parameter and BASETYPE)", "ADaM")
+def one_baseline_record(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in _bds(view, "ABLFL"):
+        out += _dup_flag(one_baseline_record.rule, ds, "ABLFL", ["USUBJID", "PARAMCD", "BASETYPE"],
+                         "USUBJID/PARAMCD(/BASETYPE)")
+    return out
+
+
+@register("SF-AD-0301", "BASE is constant within USUBJID, PARAMCD and BASETYPE and equals the baseline record's AVAL",
+          Severity.ERROR, f"{BDS_NOTES} (BASE: AVAL copied from the record with ABLFL = 'Y')", "ADaM")
+def base_from_baseline(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in _bds(view, "BASE", "AVAL"):
+        df = ds.frame
+        g = _group(df, ["USUBJID", "PARAMCD", "BASETYPE"])
+        base = _num(df, "BASE")
+        frame = pd.DataFrame({"g": g, "b": base})
+        many = frame.dropna().drop_duplicates().groupby("g").size()
+        varies = np.isin(g, many[many > 1].index.to_numpy()) & ~np.isnan(base)
+        out += row_findings(base_from_baseline.rule, ds, varies, "BASE differs within USUBJID/PARAMCD(/BASETYPE)",
+                            variable="BASE")
+        if "ABLFL" in df.columns:
+            abl = _flag(df, "ABLFL")
+            aval = _num(df, "AVAL")
+            with np.errstate(invalid="ignore"):
+                wrong = abl & ~np.isclose(aval, base, rtol=1e-9, atol=1e-9) & ~(np.isnan(aval) & np.isnan(base))
+            out += row_findings(base_from_baseline.rule, ds, wrong, "BASE is not the AVAL of this baseline record "
+                                "(ABLFL = 'Y')", variable="BASE")
+    return out
+
+
+@register("SF-AD-0302", "CHG = AVAL - BASE wherever CHG is populated", Severity.ERROR,
+          f"{BDS_NOTES} (CHG: equal to AVAL - BASE)", "ADaM")
+def change_is_difference(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in _bds(view, "CHG", "AVAL", "BASE"):
+        df = ds.frame
+        chg, aval, base = _num(df, "CHG"), _num(df, "AVAL"), _num(df, "BASE")
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(chg) & ~np.isclose(chg, aval - base, rtol=1e-9, atol=1e-9)
+        out += row_findings(change_is_difference.rule, ds, bad, "CHG is not AVAL - BASE", variable="CHG")
+    return out
+
+
+@register("SF-AD-0303", "PCHG = (AVAL - BASE) / BASE x 100 wherever PCHG is populated (never with BASE = 0)",
+          Severity.ERROR, f"{BDS_NOTES} (PCHG: equal to ((AVAL-BASE)/BASE)*100)", "ADaM")
+def percent_change_consistent(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in _bds(view, "PCHG", "AVAL", "BASE"):
+        df = ds.frame
+        pchg, aval, base = _num(df, "PCHG"), _num(df, "AVAL"), _num(df, "BASE")
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = np.where(base != 0, (aval - base) / base * 100, np.nan)
+            bad = ~np.isnan(pchg) & ~np.isclose(pchg, want, rtol=1e-9, atol=1e-9)
+        out += row_findings(percent_change_consistent.rule, ds, bad, "PCHG is not (AVAL - BASE) / BASE x 100 "
+                            "(or BASE is 0 or missing)", variable="PCHG")
+    return out
+
+
+@register("SF-AD-0304", "At most one ANL01FL = 'Y' record per USUBJID, PARAMCD and analysis window", Severity.ERROR,
+          f"{BDS_NOTES} (ANLzzFL; AWTARGET/AWLO/AWHI analysis windows): the flag picks the record that "
+          "represents a window", "ADaM")
+def one_record_per_window(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in _bds(view, "ANL01FL", "AVISIT", "AWTARGET"):
+        windowed = text(ds.frame["AVISIT"]).str.strip().to_numpy() != ""  # records outside every window: none
+        out += _dup_flag(one_record_per_window.rule, ds, "ANL01FL", ["USUBJID", "PARAMCD", "BASETYPE", "AVISIT"],
+                         "USUBJID/PARAMCD/AVISIT", among=windowed)
+    return out
+
+
+@register("SF-AD-0305", "AVISITN and AVISIT are one-to-one", Severity.ERROR,
+          f"{BDS_NOTES} (AVISITN: numeric representation of AVISIT)", "ADaM")
+def avisitn_avisit(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in view.by_standard("ADaM"):
+        out += _one_to_one(avisitn_avisit.rule, ds, "AVISITN", "AVISIT")
+    return out
+
+
+@register("SF-AD-0306", "The baseline record (ABLFL = 'Y') has an analysis value", Severity.ERROR,
+          f"{BDS_NOTES} (ABLFL, BASE: BASE is the AVAL of the baseline record)", "ADaM")
+def baseline_has_value(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in _bds(view, "ABLFL", "AVAL"):
+        df = ds.frame
+        empty = np.isnan(_num(df, "AVAL")) & (blank(df["AVALC"]) if "AVALC" in df.columns else True)
+        out += row_findings(baseline_has_value.rule, ds, _flag(df, "ABLFL") & empty,
+                            "baseline record without AVAL/AVALC", variable="AVAL")
+    return out
+
+
+@register("SF-AD-0307", "First-occurrence flags: at most one AOCCFL per subject, AOCCSFL per subject and SOC, "
+          "AOCCPFL per subject, SOC and PT", Severity.ERROR, f"{OCCDS} (AOCCzzFL occurrence flags)", "ADaM")
+def first_occurrence_unique(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    levels = (("AOCCFL", ["USUBJID"], "USUBJID"), ("AOCCSFL", ["USUBJID", "AEBODSYS"], "USUBJID/AEBODSYS"),
+              ("AOCCPFL", ["USUBJID", "AEBODSYS", "AEDECOD"], "USUBJID/AEBODSYS/AEDECOD"))
+    for ds in view.by_standard("ADaM"):
+        for flag, keys, what in levels:
+            if {flag, *keys} <= set(ds.frame.columns):
+                out += _dup_flag(first_occurrence_unique.rule, ds, flag, keys, what)
+    return out
+
+
+@register("SF-AD-0308", "Occurrence flags (TRTEMFL, AOCCzzFL, ANLzzFL) are 'Y' or null", Severity.ERROR,
+          f"{OCCDS} (TRTEMFL, AOCCzzFL); ADaMIG 1.3 section 3.1.4 (flag variables: Y/null)", "ADaM")
+def occurrence_flag_values(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in view.by_standard("ADaM"):
+        if "AOCCFL" not in ds.frame.columns and "TRTEMFL" not in ds.frame.columns:
+            continue  # OCCDS datasets only (BDS ANLzzFL are checked by the values rules)
+        for col in [c for c in ds.frame.columns if c in ("TRTEMFL", "AOCCFL", "AOCCSFL", "AOCCPFL", "ANL01FL")]:
+            v = text(ds.frame[col]).str.strip()
+            out += row_findings(occurrence_flag_values.rule, ds, ((v != "") & (v != "Y")).to_numpy(),
+                                f"{col} must be 'Y' or null", variable=col)
+    return out
+
+
+@register("SF-AD-0309", "A flagged first occurrence is an analysed record (AOCCzzFL = 'Y' only where ANL01FL = "
+          "'Y' when the dataset has ANL01FL)", Severity.WARNING, f"{OCCDS} (AOCCzzFL are derived among the records "
+          "selected for analysis)", "ADaM")
+def occurrence_within_analysis(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in view.by_standard("ADaM"):
+        df = ds.frame
+        if "ANL01FL" not in df.columns or "AOCCFL" not in df.columns:
+            continue
+        anl = _flag(df, "ANL01FL")
+        for col in [c for c in ("AOCCFL", "AOCCSFL", "AOCCPFL") if c in df.columns]:
+            out += row_findings(occurrence_within_analysis.rule, ds, _flag(df, col) & ~anl,
+                                f"{col} = 'Y' on a record not flagged ANL01FL", variable=col)
+    return out
+
+
+@register("SF-AD-0310", "ADEX: one record per subject and summary parameter, with a non-negative AVAL",
+          Severity.ERROR, f"{BDS_NOTES} (PARAMCD, AVAL: a subject-level summary parameter has one value per subject)",
+          "ADaM")
+def exposure_summary(view: PackageView) -> list[Finding]:
+    ds = view.get("ADEX")
+    if ds is None or not {"USUBJID", "PARAMCD", "AVAL"} <= set(ds.frame.columns):
+        return []
+    df = ds.frame
+    if any(c in df.columns for c in ("AVISIT", "ADT", "ASTDT")):
+        return []  # a record-level exposure dataset: several records per parameter are expected
+    g = _group(df, ["USUBJID", "PARAMCD"])
+    dup = pd.Series(g).duplicated(keep=False).to_numpy()
+    out = row_findings(exposure_summary.rule, ds, dup, "more than one record for this subject and exposure parameter",
+                       variable="PARAMCD")
+    with np.errstate(invalid="ignore"):
+        neg = _num(df, "AVAL") < 0
+    return out + row_findings(exposure_summary.rule, ds, neg, "negative exposure value", variable="AVAL")
+
+
+@register("SF-AD-0311", "Scores on a 0-100 scale (PARAM ending '(0-100)') lie within 0 and 100", Severity.ERROR,
+          "EORTC QLQ-C30 Scoring Manual 3rd ed. section 2 (linear transformation to 0-100)", "ADaM")
+def score_range(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in _bds(view, "PARAM", "AVAL"):
+        df = ds.frame
+        scaled = text(df["PARAM"]).str.strip().str.endswith("(0-100)").to_numpy()
+        aval = _num(df, "AVAL")
+        with np.errstate(invalid="ignore"):
+            bad = scaled & ((aval < 0) | (aval > 100))
+        out += row_findings(score_range.rule, ds, bad, "score outside 0-100", variable="AVAL")
+    return out
+
+
+@register("SF-AD-0312", "CRITyFL is 'Y' or 'N' and only where CRITy states the criterion", Severity.ERROR,
+          f"{BDS_NOTES} (CRITy / CRITyFL pairs)", "ADaM")
+def criterion_flags(view: PackageView) -> list[Finding]:
+    out: list[Finding] = []
+    for ds in view.by_standard("ADaM"):
+        df = ds.frame
+        for col in [c for c in df.columns if c.startswith("CRIT") and c.endswith("FL")]:
+            v = text(df[col]).str.strip()
+            crit = col[:-2]
+            odd = ((v != "") & ~v.isin(["Y", "N"])).to_numpy()
+            out += row_findings(criterion_flags.rule, ds, odd, f"{col} must be 'Y', 'N' or null", variable=col)
+            if crit in df.columns:
+                alone = (v != "").to_numpy() & blank(df[crit])
+                out += row_findings(criterion_flags.rule, ds, alone, f"{col} is set but {crit} is blank", variable=col)
+    return out

@@ -148,3 +148,26 @@ def test_scale_with_items_never_collected_is_reported():
     _, findings = run(questionnaire("Q-001", 1, {}))
     # only the C30 was given: every GI.NET21 scale reports its absent items
     assert any(f.value and f.value.startswith("EOR15") and "never found" in f.message for f in findings)
+
+
+def test_ginet21_map_follows_the_published_scale_structure():
+    # Yadegarfar et al., Br J Cancer 2013;108:301-310 (doi:10.1038/bjc.2012.560), abstract: the QLQ-GINET21
+    # scales are endocrine, GI, treatment-related symptoms, social function and disease-related worries, plus
+    # single items; "weight gain was therefore analysed as a single item" (not in treatment-related symptoms).
+    # Scale sizes 3/5/3/3/3 as the paper describes them. The item-to-scale assignment of PALACE's
+    # sponsor-defined codes is by item content (the EORTC scoring addendum's item numbers were not available).
+    from pathlib import Path
+
+    from studyforge.spec.loader import load_spec
+
+    spec = load_spec(Path(__file__).resolve().parents[2] / "specs" / "palace")
+    items = {p.paramcd: p.derivation.params["items"] for p in spec.datasets["ADQS"].parameters
+             if p.derivation.rule == "qs_scale" and p.derivation.params["category"] == GI}
+    assert {k: len(v) for k, v in items.items()} == {"GINED": 3, "GINGI": 5, "GINTR": 3, "GINSF": 3, "GINDRW": 3,
+                                                      "GINMB": 1, "GINBI": 1, "GININF": 1}
+    used = [i for v in items.values() for i in v]
+    assert len(used) == len(set(used))            # no item in two scales
+    texts = {t.value: t.decode for t in spec.codelists["GINET21TC"].terms} if isinstance(spec.codelists, dict) \
+        else {t.value: t.decode for t in next(c for c in spec.codelists if c.id == "GINET21TC").terms}
+    assert not [i for i in items["GINTR"] if "weight" in texts[i].lower()]  # weight gain is not a TR item
+    assert {texts[i] for i in items["GINED"]} == {"EOR15-Hot flushes", "EOR15-Sweating at night", "EOR15-Flushing"}

@@ -28,7 +28,7 @@ def pilot_sdtm() -> dict[str, pd.DataFrame]:
     for p in sorted(DATA.glob("*.csv")):
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
         for c in df.columns:
-            if c.endswith(("SEQ", "DY")) or c in ("AGE", "EXDOSE", "VISITNUM"):
+            if c.endswith(("SEQ", "DY", "STRESN", "STNRLO", "STNRHI")) or c in ("AGE", "EXDOSE", "VISITNUM"):
                 df[c] = pd.to_numeric(df[c].replace("", None), errors="coerce").astype(float)
         out[p.stem.upper()] = df
     return out
@@ -43,7 +43,7 @@ def derived():
 
 def test_runs_without_errors_and_states_its_defaults(derived):
     out, findings = derived
-    assert set(out) == {"ADSL", "ADRS", "ADTTE", "ADAE"}
+    assert set(out) == {"ADSL", "ADRS", "ADTTE", "ADAE", "ADLB"}
     assert not [str(f) for f in findings if f.severity is Severity.ERROR]
     rules = {f.rule for f in findings}
     assert {"ADRS-RSCAT", "ADRS-TUDTC", "ADSL-EFF-DATE"} <= rules  # each absent Permissible/Expected variable stated

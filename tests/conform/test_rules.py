@@ -165,7 +165,10 @@ def test_rule_fires_at_the_break(clean_findings, rule, mutate, where, also):
 
 
 def test_every_check_rule_has_a_break_case():
+    from tests.conform.test_checks_adam_structure import TESTED as ADAM_STRUCTURE  # SF-AD-03xx: own cases
+
     tested = {c[0] for c in CASES} | {"SF-FDA-0004", "SF-FDA-0005", "SF-DX-0001", "SF-DX-0002", "SF-DX-0003"}
+    tested |= ADAM_STRUCTURE
     with_check = {rid for rid, r in all_rules().items() if r.check is not None}
     assert with_check <= tested
 
