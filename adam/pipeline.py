@@ -21,6 +21,7 @@ from adam.adqs import derive_adqs
 from adam.adsl import STANDARD_OUTPUTS as ADSL_STANDARD
 from adam.adsl import derive_adsl
 from adam.adsym import derive_adsym
+from adam.adtr import derive_adtr
 from adam.adtte import STANDARD_OUTPUTS as ADTTE_STANDARD
 from adam.adtte import derive_adtte
 from adam.select import locate
@@ -29,7 +30,7 @@ from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Spec
 
 # BDS datasets built from SDTM findings and ADSL (each writes the variables its spec lists)
-BDS_BUILDERS = {"adlb": derive_adlb, "adqs": derive_adqs, "adsym": derive_adsym}
+BDS_BUILDERS = {"adlb": derive_adlb, "adqs": derive_adqs, "adsym": derive_adsym, "adtr": derive_adtr}
 
 
 def _by_rule(spec: Spec, rule: str) -> Dataset | None:

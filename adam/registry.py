@@ -14,6 +14,7 @@ from adam.adlb import RULES as ADLB_RULES
 from adam.adqs import RULES as ADQS_RULES
 from adam.adsl import RULES as ADSL_RULES
 from adam.adsym import RULES as ADSYM_RULES
+from adam.adtr import RULES as ADTR_RULES
 from adam.adtte import RULES as ADTTE_RULES
 
 
@@ -27,7 +28,8 @@ def _adrs_rules() -> dict[str, type[BaseModel] | None]:
 
 def _merged() -> dict[str, type[BaseModel] | None]:
     rules: dict[str, type[BaseModel] | None] = {}
-    for part in (ADSL_RULES, ADTTE_RULES, _adrs_rules(), ADAE_RULES, ADEX_RULES, ADLB_RULES, ADQS_RULES, ADSYM_RULES):
+    for part in (ADSL_RULES, ADTTE_RULES, _adrs_rules(), ADAE_RULES, ADEX_RULES, ADLB_RULES, ADQS_RULES, ADSYM_RULES,
+                 ADTR_RULES):
         clash = sorted(set(rules) & set(part))
         if clash:
             raise RuntimeError(f"ADaM rule name(s) defined twice: {', '.join(clash)}")
