@@ -14,7 +14,7 @@ import pandas as pd
 
 from studyforge import standards
 from studyforge.conform.emit import dataset_finding, records, row_findings, text
-from studyforge.conform.package import DatasetView, PackageView
+from studyforge.conform.package import PackageView
 from studyforge.conform.rules import register
 from studyforge.findings import Finding, Severity
 
