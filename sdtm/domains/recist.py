@@ -225,16 +225,16 @@ def _accepted_reader(refs: Refs, p: RecistResponseParams) -> tuple[dict[str, str
     return dict(zip(_col(f, SUBJECT_ID), norm_key(_col(f, adj.accepted_reader)))), notes
 
 
-_TESTS = ("OVRLRESP", "overall"), ("TRGRESP", "target"), ("NTRGRESP", "nontarget"), ("NEWLPROG", "new")
+_TESTS = ("OVRLRESP", "overall"), ("TRGRESP", "target"), ("NTRGRESP", "nontarget"), ("NEWLIND", "new")
 
 
 @dataset_rule("recist_rs", RecistResponseParams,
-              method="OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG per assessor and visit (RECIST 1.1); RSACPTFL Y on "
+              method="OVRLRESP, TRGRESP, NTRGRESP, NEWLIND per assessor and visit (RECIST 1.1); RSACPTFL Y on "
                      "the accepted independent reader's records (adjudication, else {default_accepted_reader}), N on "
                      "the other readers'; "
                      "and the performance status score")
 def build_rs(p: RecistResponseParams, refs: Refs):
-    """RS: OVRLRESP, TRGRESP, NTRGRESP, NEWLPROG per assessor and visit (RSCAT RECIST 1.1);
+    """RS: OVRLRESP, TRGRESP, NTRGRESP, NEWLIND per assessor and visit (RSCAT RECIST 1.1);
     RSACPTFL Y on the accepted BICR reader's records (adjudication, else the default reader), N on
     the other reader's; and ECOG (its RSCAT)."""
     parts, notes = [], []

@@ -278,7 +278,8 @@ def _unit_rows(frame, p: UnitConvertParams, refs: Refs) -> pd.DataFrame:
 @variable_rule("unit_convert", UnitConvertParams, reads=lambda p: [p.unit_var, p.testcd],
                fields=lambda p: [p.value, p.unit],
                method="{value} in {unit} converted to the standard unit of the test ({testcd}) with the "
-                      "study's conversion table: standard = (original + offset) x factor")
+                      "study's conversion table: standard = (original + offset) x factor, rounded to {decimals} "
+                      "decimals; the number is the rounded text read back (--STRESN = --STRESC as a number)")
 def unit_convert(frame, p: UnitConvertParams, refs: Refs):
     """Standardize a result with the spec's unit table; a unit missing from the table -> WARNING."""
     val = refs.field(frame, p.value)
@@ -294,8 +295,8 @@ def unit_convert(frame, p: UnitConvertParams, refs: Refs):
             if bad.any() else []
         return merged["to_unit"].where(known & has_val, "").fillna("").astype(str), notes
     conv = (num + merged["offset"]) * merged["factor"]
-    if p.output == "number":
-        return conv.astype(float), []
-    # text: converted number, or the original text when it is not numeric (e.g. "<5")
     txt = _fmt_num(conv, p.decimals)
+    if p.output == "number":  # --STRESN is --STRESC read as a number (SDTMIG 3.4 4.5.1): same rounding
+        return pd.to_numeric(txt.where(txt != "", None), errors="coerce").astype(float), []
+    # text: converted number, or the original text when it is not numeric (e.g. "<5")
     return txt.where(num.notna() | ~has_val, val).where(known | ~has_val, "").astype(str), []

@@ -145,17 +145,17 @@ def test_pd_after_confirmed_cr(spec):
 
 def test_new_lesion_only_gives_pd(spec):
     # RECIST 1.1 Table 1: a new lesion -> time-point response PD whatever the target/non-target responses.
-    # The overall response (RSTESTCD OVRLRESP) carries PD; TRGRESP/NEWLPROG rows are not overall responses.
+    # The overall response (RSTESTCD OVRLRESP) carries PD; TRGRESP/NEWLIND rows are not overall responses.
     s = Study().subject(U)
     s.ovr(U, 57, "SD")
     s.ovr(U, 113, "SD", testcd="TRGRESP")
-    s.ovr(U, 113, "Y", testcd="NEWLPROG")
+    s.ovr(U, 113, "Y", testcd="NEWLIND")   # new lesions Y/N: CT NEWLIND (SF-CT-0102)
     s.ovr(U, 113, "PD")
     r = s.run(spec)
     assert len(r.rows(U, "OVRINV")) == 2
     assert r.val(U, "BORINV") == "SD"          # SD at day 57 (>= 43) beats PD
     assert r.val(U, "PDINV") == "Y" and r.day(U, "PDINV") == 113
-    assert "ADRS-RESPONSE" not in r.rules()    # the NEWLPROG "Y" was never read as a response
+    assert "ADRS-RESPONSE" not in r.rules()    # the NEWLIND "Y" was never read as a response
 
 
 def test_responses_after_pd_are_ignored(spec):

@@ -95,7 +95,20 @@ def sdtm_frames() -> dict[str, pd.DataFrame]:
         **common, "RDOMAIN": "AE", "USUBJID": [S1], "IDVAR": "AESEQ", "IDVARVAL": "2", "QNAM": "AETRTEM",
         "QLABEL": "Treatment Emergent Flag", "QVAL": "Y", "QORIG": "Derived", "QEVAL": "",
     })
-    return {"DM": dm, "TS": ts, "AE": ae, "EX": ex, "TU": tu, "TR": tr, "SUPPDM": suppdm, "SUPPAE": suppae}
+    tr["TRSTRESC"] = ["25", "21", "30"]   # SDTMIG 4.5.1: TRSTRESN is TRSTRESC as a number
+    frames = {"DM": dm, "TS": ts, "AE": ae, "EX": ex, "TU": tu, "TR": tr, "SUPPDM": suppdm, "SUPPAE": suppae}
+    return {name: _with_expected(name, f) for name, f in frames.items()}
+
+
+def _with_expected(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every SDTMIG 3.4 Expected variable it lacks, null (SDTMIG 4.1.5: present even when empty)."""
+    v = standards.sdtmig_variables()
+    rows = v[(v["Dataset Name"] == ("SUPPQUAL" if name.startswith("SUPP") else name)) & (v["Core"] == "Exp")]
+    out = frame.copy()
+    for var, typ in zip(rows["Variable Name"], rows["Type"]):
+        if var not in out.columns:
+            out[var] = np.nan if typ == "Num" else ""
+    return out
 
 
 def sas(d: str) -> float:

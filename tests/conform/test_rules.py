@@ -12,7 +12,7 @@ import pytest
 from studyforge.conform.engine import run_checks
 from studyforge.conform.package import PackageView, VarMeta
 from studyforge.conform.rules import all_rules
-from tests.conform.builder import S1, S2, adam_frames, make_spec, memory_view, sas, sdtm_frames
+from tests.conform.builder import S1, S2, _with_expected, adam_frames, make_spec, memory_view, sas, sdtm_frames
 
 NO_DEFINE = {"SF-FDA-0004"}  # in-memory views have no define.xml; file-based tests cover it
 
@@ -76,6 +76,29 @@ def _spec_len(s, a, spec):
     spec.datasets["AE"].variable("AETERM").length = 20
 
 
+ECOG1 = "Restricted in physically strenuous activity but ambulatory and able to carry out work of a light or " \
+    "sedentary nature, e.g., light house work, office work"
+
+
+def _rs(testcds: list[str], orres: list[str], stresc: list[str], cat: str, qs: bool = False) -> pd.DataFrame:
+    """A one-subject RS (or, with qs, a QS of EORTC codes copied into QSORRES) for the content checks."""
+    p = "QS" if qs else "RS"
+    n = len(testcds)
+    f = pd.DataFrame({"STUDYID": ["PALACE"] * n, "DOMAIN": p, "USUBJID": S1, f"{p}SEQ": np.arange(1.0, n + 1),
+                      f"{p}TESTCD": testcds, f"{p}CAT": cat, f"{p}ORRES": orres, f"{p}STRESC": stresc,
+                      f"{p}STRESN": pd.to_numeric(pd.Series(stresc), errors="coerce").to_numpy()})
+    if qs:  # EORTC QLQ-C30 item 1 answered "A little": code 2 copied into QSORRES
+        f = f.assign(QSTESTCD="EOR0101", QSCAT="EORTC QLQ-C30 V3.0", QSORRES="2", QSSTRESC="2", QSSTRESN=2.0)
+    f[f"{p}TEST"] = f[f"{p}TESTCD"]
+    return _with_expected(p, f)
+
+
+def _drop_tr_lobxfl(s, a, spec):
+    s["TR"].pop("TRLOBXFL")
+    d = spec.datasets["TR"]
+    d.variables = [v for v in d.variables if v.name != "TRLOBXFL"]
+
+
 # (rule, mutation, expected location (dataset, variable, usubjid, record, value) — None = not checked,
 #  other rules that the same break inherently triggers)
 CASES = [
@@ -85,8 +108,7 @@ CASES = [
      ("CM", "", "", "", None), {"SF-SD-0011"}),
     ("SF-SD-0003", lambda s, a, spec: s["AE"].pop("EPOCH"), ("AE", "EPOCH", "", "", None), set()),
     ("SF-SD-0004", lambda s, a, spec: s.__setitem__("AE", s["AE"][["STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AEDECOD",
-                                                               "AETERM", "EPOCH", "AESTDTC", "AEENDTC", "AESTDY",
-                                                               "AEENDY"]]),
+                                                               "AETERM", *s["AE"].columns[6:]]]),
      ("AE", "AEDECOD", "", "", "AEDECOD"), set()),
     ("SF-SD-0005", lambda s, a, spec: s["DM"].__setitem__("AGE", ["54", "61"]), ("DM", "AGE", "", "", "Char"), set()),
     ("SF-SD-0006", _spec_len, ("AE", "AETERM", "", "", "9"), set()),   # longest AETERM is DIARRHOEA: 9 bytes
@@ -95,7 +117,8 @@ CASES = [
      ("TU", "", "", "", "Tumor Identification"), set()),
     ("SF-SD-0010", lambda s, a, spec: set_cell(s["AE"], 0, "AETERM", ""), ("AE", "AETERM", S1, "row 1, AESEQ=1", ""),
      set()),
-    ("SF-SD-0011", lambda s, a, spec: s["DM"].pop("RFXENDTC"), ("DM", "RFXENDTC", "", "", None), {"SF-SD-0003"}),
+    ("SF-SD-0011", lambda s, a, spec: s["DM"].pop("RFXENDTC"), ("DM", "RFXENDTC", "", "", None), {"SF-SD-0003",
+                                                                                                    "SF-SD-0101"}),
     ("SF-CT-0001", lambda s, a, spec: set_cell(s["DM"], 1, "SEX", "X"), ("DM", "SEX", S2, "row 2", "X"), set()),
     ("SF-CT-0002", lambda s, a, spec: set_cell(s["AE"], 2, "EPOCH", "RUN-IN"), ("AE", "EPOCH", "", "row 3", "RUN-IN"),
      set()),
@@ -147,6 +170,24 @@ CASES = [
     ("SF-FDA-0003", lambda s, a, spec: set_cell(s["TS"], 0, "TSVAL", "2021-05"), ("TS", "TSVAL", "", "row 1", "2021-05"),
      set()),
     ("SF-FDA-0006", lambda s, a, spec: a.pop("ADSL"), ("ADSL", "", "", "", None), {"SF-SD-0001"}),
+    # content checks (studyforge/conform/checks_content.py); more cases in tests/sdtm/test_content_checks.py
+    # SDTMIG 4.5.1: TRSTRESC "25" read as a number is 25, not 25.04
+    ("SF-VL-0101", lambda s, a, spec: set_cell(s["TR"], 0, "TRSTRESN", 25.04),
+     ("TR", "TRSTRESN", S1, "row 1, TRSEQ=1", "25.04"), set()),
+    # SDTMIG 4.1.5: TRLOBXFL is Exp in TR; dropping it (and from the spec) leaves the IG's Expected variable out
+    ("SF-SD-0101", _drop_tr_lobxfl, ("TR", "TRLOBXFL", "", "", None), set()),
+    # SDTM CT ECOG101OR holds the response text: the code "1" in RSORRES is not a term of it
+    ("SF-CT-0101", lambda s, a, spec: s.__setitem__("RS", _rs(["ECOG101"], ["1"], ["1"], "ECOG")),
+     ("RS", "RSORRES", S1, "row 1, RSSEQ=1", "1"), {"SF-SD-0002", "SF-VL-0102", "SF-CT-0002"}),
+    ("SF-VL-0102", lambda s, a, spec: s.__setitem__("QS", _rs(["ECOG101"], [ECOG1], ["1"], "ECOG", qs=True)),
+     ("QS", "QSORRES", "", "row 1, QSSEQ=1", "EORTC QLQ-C30 V3.0"), {"SF-SD-0002", "SF-CT-0002"}),
+    # CT ONCRTSCD: "are there new lesions (Y/N)" is NEWLIND; NEWLPROG is the equivocality of progression
+    ("SF-CT-0102", lambda s, a, spec: s.__setitem__("RS", _rs(["NEWLPROG"], ["N"], ["N"], "RECIST 1.1")),
+     ("RS", "RSTESTCD", S1, "row 1, RSSEQ=1", "NEWLPROG"), {"SF-SD-0002", "SF-CT-0002"}),
+    # SDTMIG 4.4.4: MHDY is the study day of MHDTC; an MH with only MHSTDTC carries MHSTDY
+    ("SF-DT-0101", lambda s, a, spec: s.__setitem__("MH", pd.DataFrame({
+        "STUDYID": ["PALACE"], "DOMAIN": "MH", "USUBJID": S1, "MHSEQ": 1.0, "MHTERM": "GEP-NET",
+        "MHSTDTC": "2021-05-20", "MHDY": -4.0})), ("MH", "MHDY", "", "", None), {"SF-SD-0002"}),
 ]
 
 

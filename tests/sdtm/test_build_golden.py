@@ -58,12 +58,13 @@ def test_lobxfl_single_flag_on_tie_with_notice(kit_build):
 def test_unit_conversion_and_nrind(kit_build):
     lb = kit_build[0]["LB"]
     g = _one(lb, USUBJID="PALACE-101-001", LBDTC="2021-03-05T08:00")
-    # 90 mg/dL / 18.016 = 4.99556 mmol/L; range 70-110 mg/dL -> 3.8854-6.1057
-    assert g["LBSTRESU"] == "mmol/L" and abs(g["LBSTRESN"] - 90 / 18.016) < 1e-9
+    # 90 mg/dL / 18.016 = 4.99556 mmol/L -> 4 decimals "4.9956"; range 70-110 mg/dL -> 3.8854-6.1057
+    # SDTMIG 3.4 4.5.1 (SF-VL-0101): LBSTRESN is LBSTRESC as a number, 4.9956 (not the unrounded 4.995559...)
+    assert g["LBSTRESU"] == "mmol/L" and g["LBSTRESN"] == 4.9956
     assert g["LBSTRESC"] == "4.9956" and g["LBNRIND"] == "NORMAL"
     h = _one(lb, USUBJID="PALACE-101-002", LBTESTCD="HBA1C")
-    # IFCC 42 mmol/mol -> NGSP % = 42/10.929 + 2.15 = 5.993
-    assert abs(h["LBSTRESN"] - (42 / 10.929 + 2.15)) < 1e-6 and h["LBSTRESU"] == "%"
+    # IFCC 42 mmol/mol -> NGSP % = 42/10.929 + 2.15 = 5.99298 -> "5.993" and, read back, 5.993 (SF-VL-0101)
+    assert h["LBSTRESC"] == "5.993" and h["LBSTRESN"] == 5.993 and h["LBSTRESU"] == "%"
     cga = _one(lb, LBTESTCD="CGA")
     assert cga["LBORRESU"] == "ug/L" and cga["LBSTRESN"] == 200 and cga["LBNRIND"] == "HIGH"
 
@@ -124,6 +125,9 @@ def test_qs_transposed_and_not_done(kit_build):
     c30 = qs[(qs["USUBJID"] == "PALACE-101-001") & (qs["QSCAT"] == "EORTC QLQ-C30 V3.0")]
     assert len(c30) == 30 and list(c30["QSTESTCD"])[:2] == ["EOR0101", "EOR0102"]
     assert c30.loc[c30["QSTESTCD"] == "EOR0129", "QSSTRESN"].item() == 5
+    # CDISC QRS supplement (SF-VL-0102): item 1 collected as 1 -> QSORRES "Not at all", QSSTRESC "1"
+    i1 = c30[c30["QSTESTCD"] == "EOR0101"].iloc[0]
+    assert (i1["QSORRES"], i1["QSSTRESC"], i1["QSSTRESN"]) == ("Not at all", "1", 1)
     nd = qs[qs["USUBJID"] == "PALACE-101-002"]
     assert list(nd["QSTESTCD"]) == ["QSALL"] and list(nd["QSSTAT"]) == ["NOT DONE"]
     xd = kit_build[0]["XD"]
