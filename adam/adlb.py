@@ -235,12 +235,13 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
     out["BNRIND"] = from_flagged(g, abl, out["ANRIND"].to_numpy(dtype=object), "")
     post = (out["ADT"] > out[p.baseline.ref_var]).to_numpy()
     tox = toxicity(out, tests, post)
+    graded = (tox["ATOXDSCL"].to_numpy(dtype=object) != "") | (tox["ATOXDSCH"].to_numpy(dtype=object) != "")
     for c in tox.columns:
         out[c] = tox[c].to_numpy()
+    del tox
     for a, b in (("ATOXGR", "BTOXGR"), ("ATOXGRL", "BTOXGRL"), ("ATOXGRH", "BTOXGRH")):
         out[b] = from_flagged(g, abl, out[a].to_numpy(dtype=object), "")
     out["BTOXGRN"] = from_flagged(g, abl, out["ATOXGRN"].to_numpy(float))
     out["SHIFT1"] = shift(out["BNRIND"], out["ANRIND"], post)
-    graded = (tox["ATOXDSCL"].to_numpy(dtype=object) != "") | (tox["ATOXDSCH"].to_numpy(dtype=object) != "")
     out["SHIFT2"] = shift(out["BTOXGR"], out["ATOXGR"], post & graded)
     return out, findings
