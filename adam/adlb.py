@@ -15,8 +15,18 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from adam.bds import BdsCommon, complete_date, finish_bds, from_flagged, obj, parameter_columns, range_indicator, recode
-from adam.derive_common import SpecParams, input_frame, num_col, text_col, where_mask
+from adam.bds import (
+    BdsCommon,
+    complete_date,
+    finish_bds,
+    from_flagged,
+    obj,
+    parameter_columns,
+    range_indicator,
+    recode,
+    record_order,
+)
+from adam.derive_common import SpecParams, input_frame, num_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
 
@@ -180,11 +190,16 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
         findings.append(Finding(Severity.WARNING, RULE, f"{int((~known).sum())} record(s) of subjects not in ADSL; "
                                 "not used", dataset=ds.name, variable="USUBJID", value=usubjid[~known][0]))
     rows = np.flatnonzero(keep)[known]
-    cols = [c for c in dict.fromkeys([src.value, src.value_char, src.unit, src.date, src.low, src.high, src.seq])
+    usubjid, paramcd = usubjid[known], paramcd[rows]
+    dtc = pd.Series(obj(sel, src.date)[rows], dtype=object)
+    adt = complete_date(dtc).to_numpy()
+    # take the records in ADaM order (finish_bds then keeps them as they are: no second copy of the frame)
+    order = record_order(usubjid, paramcd, adt, [num_col(sel, src.seq).to_numpy()[rows]])
+    rows, usubjid, paramcd, adt, dtc = rows[order], usubjid[order], paramcd[order], adt[order], dtc.iloc[order]
+    cols = [c for c in dict.fromkeys([src.value, src.value_char, src.unit, src.low, src.high, src.seq])
             if c in sel.columns]
     chosen = sel[cols].iloc[rows]
-    paramcd = paramcd[rows]
-    frame = pd.DataFrame({"USUBJID": usubjid[known], "PARAMCD": paramcd})
+    frame = pd.DataFrame({"USUBJID": usubjid, "PARAMCD": paramcd})
     aval = num_col(chosen, src.value).to_numpy()
     unit = obj(chosen, src.unit)
     expected = recode(paramcd, {c: t.unit for c, t in tests.items()})
@@ -197,8 +212,7 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
                                     "missing", dataset=ds.name, variable=src.unit, value=grp["UNIT"].iloc[0]))
     frame["AVAL"] = np.where(wrong, np.nan, aval)
     frame["AVALC"] = np.where(wrong, "", obj(chosen, src.value_char))
-    dtc = text_col(chosen, src.date).reset_index(drop=True)
-    adt = complete_date(dtc).to_numpy()
+    dtc = dtc.reset_index(drop=True)
     undated = (dtc.to_numpy(dtype=object) != "") & np.isnan(adt)
     if undated.any():
         findings.append(Finding(Severity.WARNING, RULE, f"{int(undated.sum())} record(s) with an incomplete or invalid "
@@ -210,6 +224,7 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
     frame["SRCDOM"] = src.dataset
     frame["SRCVAR"] = src.value
     frame["SRCSEQ"] = num_col(chosen, src.seq).to_numpy()
+    del chosen
     for c, v in parameter_columns(paramcd, ds.parameters).items():
         frame[c] = v
     out = finish_bds(frame, adsl, p, order=["SRCSEQ"])
@@ -219,12 +234,13 @@ def derive_adlb(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
     out["BNRIND"] = from_flagged(g, abl, out["ANRIND"].to_numpy(dtype=object), "")
     post = (out["ADT"] > out[p.baseline.ref_var]).to_numpy()
     tox = toxicity(out, tests, post)
+    graded = (tox["ATOXDSCL"].to_numpy(dtype=object) != "") | (tox["ATOXDSCH"].to_numpy(dtype=object) != "")
     for c in tox.columns:
         out[c] = tox[c].to_numpy()
+    del tox
     for a, b in (("ATOXGR", "BTOXGR"), ("ATOXGRL", "BTOXGRL"), ("ATOXGRH", "BTOXGRH")):
         out[b] = from_flagged(g, abl, out[a].to_numpy(dtype=object), "")
     out["BTOXGRN"] = from_flagged(g, abl, out["ATOXGRN"].to_numpy(float))
     out["SHIFT1"] = shift(out["BNRIND"], out["ANRIND"], post)
-    graded = (tox["ATOXDSCL"].to_numpy(dtype=object) != "") | (tox["ATOXDSCH"].to_numpy(dtype=object) != "")
     out["SHIFT2"] = shift(out["BTOXGR"], out["ATOXGR"], post & graded)
     return out, findings

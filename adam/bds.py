@@ -271,6 +271,18 @@ def _subject_columns(out: pd.DataFrame, sid: np.ndarray, suniq: np.ndarray, adsl
         out[c] = col
 
 
+def _order(sid: np.ndarray, pid: np.ndarray, adt: np.ndarray, extra: Sequence[np.ndarray]) -> np.ndarray:
+    keys = [sid, pid, np.where(np.isnan(adt), np.inf, adt), *extra, np.arange(len(sid))]
+    return np.lexsort(tuple(reversed(keys)))
+
+
+def record_order(usubjid: np.ndarray, paramcd: np.ndarray, adt: np.ndarray, extra: Sequence[np.ndarray] = ()) -> np.ndarray:
+    """The BDS record order (ASEQ order): USUBJID, PARAMCD, ADT (undated last), `extra`, input order."""
+    sid, _ = pd.factorize(np.asarray(usubjid, dtype=object), sort=True)
+    pid, _ = pd.factorize(np.asarray(paramcd, dtype=object), sort=True)
+    return _order(sid, pid, np.asarray(adt, dtype=float), [np.asarray(e, dtype=float) for e in extra])
+
+
 def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
                order: Sequence[str] = (), windowed: bool = False) -> pd.DataFrame:
     """ADY, windows, ABLFL, BASE/CHG/PCHG, ANL01FL, ONTRTFL and ASEQ on records that carry USUBJID,
@@ -283,13 +295,14 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
     n = len(df)
     sid, suniq = pd.factorize(np.asarray(df["USUBJID"], dtype=object), sort=True)
     pid, puniq = pd.factorize(np.asarray(df["PARAMCD"], dtype=object), sort=True)
-    adt0 = df["ADT"].to_numpy(float)
-    # sort once, first, while the frame is narrow (ASEQ order: subject, parameter, ADT, `order`, input order);
-    # every later step works on the sorted records, so the wide result is never copied to reorder it
-    keys = [sid, pid, np.where(np.isnan(adt0), np.inf, adt0), *(df[o].to_numpy(float) for o in order), np.arange(n)]
-    srt = np.lexsort(tuple(reversed(keys)))
-    out = df.iloc[srt].reset_index(drop=True)
-    sid, pid = sid[srt], pid[srt]
+    # sort once, first, while the frame is narrow; every later step works on the sorted records, so the wide
+    # result is never copied to reorder it (and records already in order are not copied at all)
+    srt = _order(sid, pid, df["ADT"].to_numpy(float), [df[o].to_numpy(float) for o in order])
+    if (srt == np.arange(n)).all():
+        out = df.reset_index(drop=True).copy(deep=False)
+    else:
+        out = df.iloc[srt].reset_index(drop=True)
+        sid, pid = sid[srt], pid[srt]
     g = sid.astype(np.int64) * max(len(puniq), 1) + pid
     ref = common.baseline.ref_var
     names = [ref, *common.adsl_vars]
