@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,11 @@ ARD_COLUMNS = ["RESULT_ID", "ANALYSIS_ID", "ANALYSIS_NAME", "ANALYSIS_SET", "DAT
                "GROUP1", "GROUP1_VALUE", "GROUP2", "GROUP2_VALUE", "STAT", "STAT_LABEL", "VALUE", "N_RECORDS"]
 
 
+# the record columns a trace shows besides the analysis's own (identity, value, source record)
+TRACE_COLUMNS = ("USUBJID", "PARAMCD", "AVISIT", "ASEQ", "AVAL", "AVALC", "CNSR", "EVNTDESC", "SRCDOM", "SRCSEQ")
+_SEQ = re.compile(r"^[A-Z]{2}SEQ$")
+
+
 @dataclass
 class Prepared:
     """One analysis ready to compute or trace: its records (analysis set, parameter, where clause applied)."""
@@ -26,6 +32,26 @@ class Prepared:
     params: BaseModel
     records: pd.DataFrame
     subjects: pd.Index
+    positions: list[tuple[list[tuple[str, str]], np.ndarray]] | None = field(default=None, repr=False)
+
+
+def _strings(obj) -> set[str]:
+    """Every string inside a params dump (column names among them: where-clause variables, *_var ...)."""
+    if isinstance(obj, str):
+        return {obj}
+    if isinstance(obj, dict):
+        return set().union(*(_strings(v) for v in obj.values())) if obj else set()
+    if isinstance(obj, (list, tuple)):
+        return set().union(*(_strings(v) for v in obj)) if obj else set()
+    return set()
+
+
+def used_columns(a: Analysis, params: BaseModel, data: pd.DataFrame) -> list[str]:
+    """The columns an analysis reads or shows (in the dataset's order): a slim frame makes every later
+    selection and per-group take cheap, whatever the dataset's width."""
+    want = {"USUBJID", "PARAMCD", *a.group_by, *variables(a.where), *TRACE_COLUMNS}
+    want |= _strings(params.model_dump())
+    return [c for c in data.columns if c in want or _SEQ.match(c)]
 
 
 def result_id(analysis_id: str, groups: list[tuple[str, str]], stat: str) -> str:
@@ -57,6 +83,7 @@ def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
                                 f"from {a.dataset}; analysis not run", dataset=a.dataset))
         return None
     subjects = pd.Index(adsl.loc[adsl[aset.flag].astype(str).str.strip() == "Y", "USUBJID"].unique())
+    data = data[used_columns(a, params, data)]
     rec = data[data["USUBJID"].isin(subjects)]
     if a.paramcd:
         rec = rec[rec["PARAMCD"].astype(str).str.strip() == a.paramcd]
@@ -82,16 +109,24 @@ def _group_text(col: pd.Series) -> pd.Series:
     return col.astype(object).where(col.notna(), "").astype(str)
 
 
+def group_positions(p: Prepared) -> list[tuple[list[tuple[str, str]], np.ndarray]]:
+    """(group labels, row positions in p.records) per group, in report order; computed once per analysis."""
+    if p.positions is None:
+        if not p.analysis.group_by:
+            p.positions = [([], np.arange(len(p.records)))]
+        else:
+            keys = p.records[p.analysis.group_by].apply(_group_text)
+            found = []
+            for vals, pos in keys.groupby(p.analysis.group_by, sort=True).indices.items():
+                vals = vals if isinstance(vals, tuple) else (vals,)
+                found.append((list(zip(p.analysis.group_by, (str(v) for v in vals))), pos))
+            p.positions = sorted(found, key=lambda g: [_sort_key(v) for _, v in g[0]])
+    return p.positions
+
+
 def _groups(p: Prepared) -> list[tuple[list[tuple[str, str]], pd.DataFrame, pd.Index]]:
     """(group labels, records, analysis-set subjects) per group; one group when there is no grouping."""
-    if not p.analysis.group_by:
-        return [([], p.records, p.subjects)]
-    keys = p.records[p.analysis.group_by].apply(_group_text)
-    out = []
-    for vals, idx in keys.groupby(p.analysis.group_by, sort=True).groups.items():
-        vals = vals if isinstance(vals, tuple) else (vals,)
-        out.append((list(zip(p.analysis.group_by, vals)), p.records.loc[idx], p.subjects))
-    return out
+    return [(labels, p.records.iloc[pos], p.subjects) for labels, pos in group_positions(p)]
 
 
 def _sort_key(label: str) -> tuple:
@@ -104,8 +139,7 @@ def _sort_key(label: str) -> tuple:
 def run_analysis(p: Prepared) -> pd.DataFrame:
     a, method = p.analysis, METHODS[p.analysis.method]
     rows = []
-    groups = sorted(_groups(p), key=lambda g: [_sort_key(v) for _, v in g[0]])
-    for labels, rec, subjects in groups:
+    for labels, rec, subjects in _groups(p):
         for stat, label, value in method.compute(rec, subjects, p.params):
             g = labels + [("", "")] * (2 - len(labels))
             rows.append({"RESULT_ID": result_id(a.id, labels, stat), "ANALYSIS_ID": a.id, "ANALYSIS_NAME": a.name,

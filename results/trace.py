@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
-from .engine import Prepared, _groups, result_id
+from .engine import TRACE_COLUMNS, Prepared, group_positions, result_id
 from .methods import METHODS
 
 LINEAGE_COLUMNS = ["DOMAIN", "USUBJID", "SEQ", "FILE", "LINE"]
@@ -43,22 +44,32 @@ def source_keys(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return out
 
 
-def trace_records(p: Prepared, groups: list[tuple[str, str]], lineage: pd.DataFrame | None) -> pd.DataFrame:
-    """The ADaM records behind one group of an analysis, each with ROLE, SDTM source and raw file:line."""
-    match = [g for g in _groups(p) if [(k, str(v)) for k, v in g[0]] == [(k, v) for k, v in groups]]
-    if not match:
-        known = ", ".join(result_id(p.analysis.id, g[0], "…") for g in _groups(p)[:5])
-        raise TraceError(f"analysis {p.analysis.id} has no group {groups}; e.g. {known}")
-    rec = match[0][1]
-    keys = [c for c in ("USUBJID", "PARAMCD", "AVISIT", "ASEQ", "AVAL", "AVALC", "CNSR", "EVNTDESC") if c in rec]
-    out = rec[keys].copy()
+def trace_frame(p: Prepared, lineage: pd.DataFrame | None) -> pd.DataFrame:
+    """Every record of the analysis with ROLE, SDTM source and raw file:line (a record built from several raw
+    lines shows each); `_ROW` is the record's position in p.records. One lineage join per analysis."""
+    rec = p.records
+    keys = [c for c in TRACE_COLUMNS if c in rec and c not in ("SRCDOM", "SRCSEQ")]
+    out = rec[keys].reset_index(drop=True)
     out.insert(0, "DATASET", p.analysis.dataset)
+    out["_ROW"] = np.arange(len(out))
     out["ROLE"] = METHODS[p.analysis.method].roles(rec, p.params).to_numpy()
-    out = pd.concat([out, source_keys(rec, p.analysis.dataset)], axis=1)
+    out = pd.concat([out, source_keys(rec, p.analysis.dataset).reset_index(drop=True)], axis=1)
     if lineage is not None and not lineage.empty:
         lin = lineage.rename(columns={"DOMAIN": "SRCDOM", "SEQ": "SRCSEQ"})
         lin["SRCSEQ"] = pd.to_numeric(lin["SRCSEQ"], errors="coerce")
-        out = out.merge(lin, on=["SRCDOM", "USUBJID", "SRCSEQ"], how="left")
+        out = out.merge(lin, on=["SRCDOM", "USUBJID", "SRCSEQ"], how="left", sort=False)
+        out["LINE"] = pd.to_numeric(out["LINE"], errors="coerce").astype("Int64")  # 8, not 8.0, beside blanks
     else:
         out["FILE"], out["LINE"] = "", pd.NA
-    return out.reset_index(drop=True)
+    return out
+
+
+def trace_records(p: Prepared, groups: list[tuple[str, str]], lineage: pd.DataFrame | None) -> pd.DataFrame:
+    """The ADaM records behind one group of an analysis, each with ROLE, SDTM source and raw file:line."""
+    wanted = [(k, v) for k, v in groups]
+    match = [pos for labels, pos in group_positions(p) if labels == wanted]
+    if not match:
+        known = ", ".join(result_id(p.analysis.id, g, "…") for g, _ in group_positions(p)[:5])
+        raise TraceError(f"analysis {p.analysis.id} has no group {groups}; e.g. {known}")
+    full = trace_frame(p, lineage)
+    return full[full["_ROW"].isin(match[0])].drop(columns="_ROW").reset_index(drop=True)
