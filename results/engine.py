@@ -13,7 +13,7 @@ from studyforge.findings import Finding, Severity
 
 from .methods import METHODS
 from .model import Analysis, ResultsSpec
-from .where import evaluate, variables
+from .where import evaluate, text_in, variables
 
 ARD_COLUMNS = ["RESULT_ID", "ANALYSIS_ID", "ANALYSIS_NAME", "ANALYSIS_SET", "DATASET", "PARAMCD", "METHOD",
                "GROUP1", "GROUP1_VALUE", "GROUP2", "GROUP2_VALUE", "STAT", "STAT_LABEL", "VALUE", "N_RECORDS"]
@@ -82,11 +82,12 @@ def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
         findings.append(Finding(Severity.ERROR, "SF-RES-003", f"{where}: variable(s) {', '.join(absent)} missing "
                                 f"from {a.dataset}; analysis not run", dataset=a.dataset))
         return None
-    subjects = pd.Index(adsl.loc[adsl[aset.flag].astype(str).str.strip() == "Y", "USUBJID"].unique())
-    data = data[used_columns(a, params, data)]
-    rec = data[data["USUBJID"].isin(subjects)]
+    subjects = pd.Index(adsl.loc[text_in(adsl[aset.flag], ["Y"]), "USUBJID"].unique())
+    keep = data["USUBJID"].isin(subjects).to_numpy().copy()
     if a.paramcd:
-        rec = rec[rec["PARAMCD"].astype(str).str.strip() == a.paramcd]
+        keep &= text_in(data["PARAMCD"], [a.paramcd])
+    rec = data.loc[keep, used_columns(a, params, data)]
+    if a.paramcd:
         if rec.empty:
             occurs = sorted(data["PARAMCD"].dropna().astype(str).unique())[:12]
             findings.append(Finding(Severity.WARNING, "SF-RES-004", f"{where}: PARAMCD {a.paramcd!r} has no record "
@@ -99,14 +100,16 @@ def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
     return Prepared(a, params, rec, subjects)
 
 
-def _group_text(col: pd.Series) -> pd.Series:
-    """Group labels as text: whole numbers without a decimal point (AVISITN 12, not 12.0), missing as ''."""
+def _group_codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Group label codes and labels of one grouping column: text, whole numbers without a decimal point
+    (AVISITN 12, not 12.0), missing as ''; labels made once per distinct value."""
+    codes, uniq = pd.factorize(col, use_na_sentinel=True)
     if pd.api.types.is_numeric_dtype(col):
-        v = col.astype(float)
-        whole = v.notna() & (v == v.round())
-        out = v.astype(str).where(~whole, v.where(whole).astype("Int64").astype(str))
-        return out.where(v.notna(), "")
-    return col.astype(object).where(col.notna(), "").astype(str)
+        text = [f"{int(u)}" if float(u) == round(float(u)) else str(float(u)) for u in uniq]
+    else:
+        text = [str(u) for u in uniq]
+    labels, relabel = np.unique(np.array(text + [""], dtype=object), return_inverse=True)
+    return relabel[np.where(codes < 0, len(text), codes)], [str(x) for x in labels]
 
 
 def group_positions(p: Prepared) -> list[tuple[list[tuple[str, str]], np.ndarray]]:
@@ -115,11 +118,20 @@ def group_positions(p: Prepared) -> list[tuple[list[tuple[str, str]], np.ndarray
         if not p.analysis.group_by:
             p.positions = [([], np.arange(len(p.records)))]
         else:
-            keys = p.records[p.analysis.group_by].apply(_group_text)
+            coded = [_group_codes(p.records[c]) for c in p.analysis.group_by]
+            combined = np.zeros(len(p.records), dtype=np.int64)
+            for codes, labels in coded:
+                combined = combined * len(labels) + codes
+            uniq, inverse = np.unique(combined, return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
             found = []
-            for vals, pos in keys.groupby(p.analysis.group_by, sort=True).indices.items():
-                vals = vals if isinstance(vals, tuple) else (vals,)
-                found.append((list(zip(p.analysis.group_by, (str(v) for v in vals))), pos))
+            for i, key in enumerate(uniq):
+                vals = []
+                for _, labels in reversed(coded):
+                    key, code = divmod(int(key), len(labels))
+                    vals.append(labels[code])
+                found.append((list(zip(p.analysis.group_by, reversed(vals))), order[bounds[i]:bounds[i + 1]]))
             p.positions = sorted(found, key=lambda g: [_sort_key(v) for _, v in g[0]])
     return p.positions
 

@@ -113,6 +113,8 @@ class Output(Strict):
     figure_paramcd: str | None = Field(default=None, description="swimmer: the time-point response PARAMCD")
     figure_var: str = Field(default="PCHG", description="waterfall: the value plotted per subject")
     colour_by: ColourBy | None = Field(default=None, description="waterfall: what colours the bars")
+    max_subjects: int = Field(default=100, ge=1, description="swimmer: at most this many subjects (the longest on "
+                              "treatment) so that the figure stays readable; its title says how many of how many")
 
 
 class ResultsSpec(Strict):

@@ -94,7 +94,7 @@ def report_html(spec: ResultsSpec, ard: pd.DataFrame, figures: dict[str, list[st
     return env.get_template("report.html.j2").render(study=study, outputs=outputs, findings=findings)
 
 
-TRACE_ROWS = 2000  # records shown per group on the trace page; `studyforge trace RESULT_ID` lists them all
+TRACE_ROWS = 500  # records shown per group on the trace page; `studyforge trace RESULT_ID` lists them all
 
 
 def _escaped(col: pd.Series) -> np.ndarray:
@@ -132,26 +132,25 @@ def _rendered(traced: list) -> list[list[str]]:
     return out
 
 
-def trace_html(study: str, traced: list[tuple[Prepared, list[tuple[str, str]], pd.DataFrame]],
-               max_rows: int = TRACE_ROWS) -> str:
-    """One section per analysis group: its records, their role, SDTM source and raw file:line. A group with
-    more than `max_rows` records shows the first ones and says how many more the trace command lists."""
+def trace_html(study: str, traced: list[tuple[Prepared, list[tuple[str, str]], pd.DataFrame, int, int]]) -> str:
+    """One section per analysis group: its records (the first ones when the group has more than were traced,
+    with their number and the command that lists them all), their role, SDTM source and raw file:line."""
     esc = html.escape
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(study)} result trace</title>"
              "<style>body{font-family:system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:.85em}"
              "td,th{border:1px solid #ccc;padding:.15em .5em}th{background:#f0f3f7}</style></head><body>"
              f"<h1>{esc(study)}: records behind each result</h1>"]
-    for (p, groups, recs), rows in zip(traced, _rendered(traced)):
+    for (p, groups, recs, shown, total), rows in zip(traced, _rendered(traced)):
         title = p.analysis.id + "".join(f" [{k}={v}]" for k, v in groups)
         parts.append(f"<section id='{anchor(p.analysis.id, groups)}'><h2>{esc(title)}: {esc(p.analysis.name)}</h2>")
         cols = list(recs.columns)
         parts.append("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in cols) + "</tr>")
-        parts.append("\n".join(rows[:max_rows]))
+        parts.append("\n".join(rows))
         more = ""
-        if len(recs) > max_rows:
+        if total > shown:
             rid = result_id(p.analysis.id, groups, "N" if p.analysis.method == "kaplan_meier" else "n")
-            more = (f"<p>{len(recs) - max_rows} more record(s) not shown; <code>studyforge trace {esc(rid)}</code> "
-                    f"lists all {len(recs)}.</p>")
+            more = (f"<p>The first {shown} of {total} records; <code>studyforge trace {esc(rid)}</code> lists "
+                    "them all.</p>")
         parts.append("</table>" + more + "</section>")
     parts.append("</body></html>\n")
     return "\n".join(parts)

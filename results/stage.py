@@ -22,8 +22,8 @@ from . import figures
 from .ars import reporting_event_json
 from .engine import ARD_COLUMNS, group_positions, prepare, run_analysis
 from .model import Output, ResultsSpec
-from .report import report_html, trace_html
-from .trace import LINEAGE_COLUMNS, trace_frame
+from .report import TRACE_ROWS, report_html, trace_html
+from .trace import LINEAGE_COLUMNS, LineageIndex, trace_frame
 
 SPEC_FILE = Path("results") / "analyses.yaml"
 LINEAGE_FILE = Path("report") / "lineage.csv"
@@ -75,8 +75,13 @@ def _figures(spec: ResultsSpec, frames: dict[str, pd.DataFrame], prepared: dict,
             p = prepared[o.analyses[0]]
             adsl, data = frames["ADSL"], frames[p.analysis.dataset]
             dur = adsl.loc[adsl["USUBJID"].isin(p.subjects), ["USUBJID", "TRTDURD"]]
-            tp = data[data["USUBJID"].isin(p.subjects) & (data["PARAMCD"] == o.figure_paramcd)]
-            out[o.id] = [figures.swimmer_plot(dur.rename(columns={"TRTDURD": "DUR"}).fillna({"DUR": 0}), tp, o.name)]
+            dur = dur.rename(columns={"TRTDURD": "DUR"}).fillna({"DUR": 0})
+            title = o.name
+            if len(dur) > o.max_subjects:
+                dur = dur.sort_values(["DUR", "USUBJID"], ascending=[False, True]).head(o.max_subjects)
+                title += f" ({o.max_subjects} of {len(p.subjects)} subjects: the longest on treatment)"
+            tp = data[data["USUBJID"].isin(dur["USUBJID"]) & (data["PARAMCD"] == o.figure_paramcd)]
+            out[o.id] = [figures.swimmer_plot(dur, tp[["USUBJID", "ADY", "AVALC"]], title)]
         elif o.figure == "waterfall" and o.analyses[0] in prepared:
             out[o.id] = [waterfall_figure(o, prepared[o.analyses[0]], frames, findings)]
     return out
@@ -115,7 +120,8 @@ def waterfall_figure(o: Output, p, frames: dict[str, pd.DataFrame], findings: li
 
 
 def write_results(spec_dir: Path | str, frames: dict[str, pd.DataFrame], out_dir: Path, study_id: str,
-                  created: dt.datetime, lineage: pd.DataFrame | None = None) -> list[Finding]:
+                  created: dt.datetime, lineage: pd.DataFrame | None = None,
+                  trace_rows: int = TRACE_ROWS) -> list[Finding]:
     """Run the analyses and write ard.csv, ard.json, ars.json, index.html and trace.html into out_dir."""
     spec = load_results_spec(spec_dir)
     if spec is None:
@@ -136,24 +142,27 @@ def write_results(spec_dir: Path | str, frames: dict[str, pd.DataFrame], out_dir
     figs = _figures(spec, frames, prepared, ard, findings)
     texts = [str(f) for f in findings]
     write_text_atomic(confined(out_dir, "index.html"), report_html(spec, ard, figs, study_id, texts))
-    traced = [section for p in prepared.values() for section in traced_groups(p, lineage)]
+    index = LineageIndex(lineage) if lineage is not None and not lineage.empty else None
+    traced = [section for p in prepared.values() for section in traced_groups(p, index, trace_rows)]
     write_text_atomic(confined(out_dir, "trace.html"), trace_html(study_id, traced))
     return findings
 
 
-def traced_groups(p, lineage: pd.DataFrame | None) -> list[tuple]:
-    """(analysis, group labels, trace records) per group: one trace join per analysis, split by a sort."""
-    full = trace_frame(p, lineage)
+def traced_groups(p, lineage, max_rows: int = TRACE_ROWS) -> list[tuple]:
+    """(analysis, group labels, the trace of its first `max_rows` records, their number, its record count) per group: one lineage
+    join per analysis on the records shown, split by one sort; the page's size is bounded by groups x max_rows."""
     groups = group_positions(p)
-    gid = np.zeros(len(p.records), dtype=np.int64)
-    for i, (_, pos) in enumerate(groups):
+    shown = [pos[:max_rows] for _, pos in groups]
+    full = trace_frame(p, lineage, np.concatenate(shown) if shown else np.zeros(0, dtype=np.int64))
+    gid = np.full(len(p.records), -1, dtype=np.int64)
+    for i, pos in enumerate(shown):
         gid[pos] = i
     of_row = gid[full["_ROW"].to_numpy(dtype=np.int64)]
     order = np.argsort(of_row, kind="stable")
     bounds = np.searchsorted(of_row[order], np.arange(len(groups) + 1))
     full = full.drop(columns="_ROW")
-    return [(p, labels, full.iloc[order[bounds[i]:bounds[i + 1]]].reset_index(drop=True))
-            for i, (labels, _) in enumerate(groups)]
+    return [(p, labels, full.iloc[order[bounds[i]:bounds[i + 1]]].reset_index(drop=True), len(shown[i]), len(pos))
+            for i, (labels, pos) in enumerate(groups)]
 
 
 def read_lineage(package_dir: Path) -> pd.DataFrame | None:
