@@ -121,5 +121,7 @@ def waterfall_plot(best: pd.DataFrame, title: str, order: list[str] = ()) -> str
     ax.set_xlabel(f"Subjects (n={len(b)})")
     ax.set_ylabel("Best % change from baseline\nin the sum of diameters")
     ax.set_title(title)
-    ax.legend(loc="upper right", frameon=False, fontsize=7)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, -35.0), max(hi, 25.0))        # both thresholds always in view
+    ax.legend(loc="lower left", frameon=False, fontsize=7)
     return _svg(fig)
