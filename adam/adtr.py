@@ -45,8 +45,8 @@ class AdtrParams(_P):
     tu_testcd: str = "TUMIDENT"
     tu_target: str = Field("TARGET", description="TUORRES of a target lesion")
     adsl_vars: list[str] = Field(default_factory=lambda: ["STUDYID", "USUBJID", "SUBJID", "SITEID"])
-    reference_var: str = Field("TRTSDT", description="ADSL date baseline and ADY are taken against")
-    include_ref_day: bool = Field(True, description="an assessment on the reference date can be the baseline")
+    reference_var: str = Field("TRTSDT", description="ADSL date baseline and ADY are taken against; the baseline "
+                               "is the last sum on or before it, change is measured after it")
     evaluators: dict[str, TrEvaluator] = Field(min_length=1)
     parcat1: str = "Target Lesion(s)"
     parcat3: str = "RECIST 1.1"
@@ -196,8 +196,7 @@ def finish_adtr(recs: pd.DataFrame, adsl: pd.DataFrame, p: AdtrParams, param_ord
     pos = np.arange(n, dtype=float)
     out["ADY"] = analysis_day(out["ADT"], out[ref]).to_numpy()
     with np.errstate(invalid="ignore"):
-        pre = adt <= refd if p.include_ref_day else adt < refd
-        post = adt > refd if p.include_ref_day else adt >= refd
+        pre, post = adt <= refd, adt > refd
     abl = pick(g, [adt, pos], pre & ~np.isnan(aval), last=True)
     base = from_flagged(g, abl, aval)
     out["ABLFL"] = flag_text(abl)

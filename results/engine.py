@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -12,10 +13,15 @@ from studyforge.findings import Finding, Severity
 
 from .methods import METHODS
 from .model import Analysis, ResultsSpec
-from .where import evaluate, variables
+from .where import evaluate, text_in, variables
 
 ARD_COLUMNS = ["RESULT_ID", "ANALYSIS_ID", "ANALYSIS_NAME", "ANALYSIS_SET", "DATASET", "PARAMCD", "METHOD",
                "GROUP1", "GROUP1_VALUE", "GROUP2", "GROUP2_VALUE", "STAT", "STAT_LABEL", "VALUE", "N_RECORDS"]
+
+
+# the record columns a trace shows besides the analysis's own (identity, value, source record)
+TRACE_COLUMNS = ("USUBJID", "PARAMCD", "AVISIT", "ASEQ", "AVAL", "AVALC", "CNSR", "EVNTDESC", "SRCDOM", "SRCSEQ")
+_SEQ = re.compile(r"^[A-Z]{2}SEQ$")
 
 
 @dataclass
@@ -26,6 +32,26 @@ class Prepared:
     params: BaseModel
     records: pd.DataFrame
     subjects: pd.Index
+    positions: list[tuple[list[tuple[str, str]], np.ndarray]] | None = field(default=None, repr=False)
+
+
+def _strings(obj) -> set[str]:
+    """Every string inside a params dump (column names among them: where-clause variables, *_var ...)."""
+    if isinstance(obj, str):
+        return {obj}
+    if isinstance(obj, dict):
+        return set().union(*(_strings(v) for v in obj.values())) if obj else set()
+    if isinstance(obj, (list, tuple)):
+        return set().union(*(_strings(v) for v in obj)) if obj else set()
+    return set()
+
+
+def used_columns(a: Analysis, params: BaseModel, data: pd.DataFrame) -> list[str]:
+    """The columns an analysis reads or shows (in the dataset's order): a slim frame makes every later
+    selection and per-group take cheap, whatever the dataset's width."""
+    want = {"USUBJID", "PARAMCD", *a.group_by, *variables(a.where), *TRACE_COLUMNS}
+    want |= _strings(params.model_dump())
+    return [c for c in data.columns if c in want or _SEQ.match(c)]
 
 
 def result_id(analysis_id: str, groups: list[tuple[str, str]], stat: str) -> str:
@@ -56,10 +82,12 @@ def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
         findings.append(Finding(Severity.ERROR, "SF-RES-003", f"{where}: variable(s) {', '.join(absent)} missing "
                                 f"from {a.dataset}; analysis not run", dataset=a.dataset))
         return None
-    subjects = pd.Index(adsl.loc[adsl[aset.flag].astype(str).str.strip() == "Y", "USUBJID"].unique())
-    rec = data[data["USUBJID"].isin(subjects)]
+    subjects = pd.Index(adsl.loc[text_in(adsl[aset.flag], ["Y"]), "USUBJID"].unique())
+    keep = data["USUBJID"].isin(subjects).to_numpy().copy()
     if a.paramcd:
-        rec = rec[rec["PARAMCD"].astype(str).str.strip() == a.paramcd]
+        keep &= text_in(data["PARAMCD"], [a.paramcd])
+    rec = data.loc[keep, used_columns(a, params, data)]
+    if a.paramcd:
         if rec.empty:
             occurs = sorted(data["PARAMCD"].dropna().astype(str).unique())[:12]
             findings.append(Finding(Severity.WARNING, "SF-RES-004", f"{where}: PARAMCD {a.paramcd!r} has no record "
@@ -72,26 +100,45 @@ def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
     return Prepared(a, params, rec, subjects)
 
 
-def _group_text(col: pd.Series) -> pd.Series:
-    """Group labels as text: whole numbers without a decimal point (AVISITN 12, not 12.0), missing as ''."""
+def _group_codes(col: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Group label codes and labels of one grouping column: text, whole numbers without a decimal point
+    (AVISITN 12, not 12.0), missing as ''; labels made once per distinct value."""
+    codes, uniq = pd.factorize(col, use_na_sentinel=True)
     if pd.api.types.is_numeric_dtype(col):
-        v = col.astype(float)
-        whole = v.notna() & (v == v.round())
-        out = v.astype(str).where(~whole, v.where(whole).astype("Int64").astype(str))
-        return out.where(v.notna(), "")
-    return col.astype(object).where(col.notna(), "").astype(str)
+        text = [f"{int(u)}" if float(u) == round(float(u)) else str(float(u)) for u in uniq]
+    else:
+        text = [str(u) for u in uniq]
+    labels, relabel = np.unique(np.array(text + [""], dtype=object), return_inverse=True)
+    return relabel[np.where(codes < 0, len(text), codes)], [str(x) for x in labels]
+
+
+def group_positions(p: Prepared) -> list[tuple[list[tuple[str, str]], np.ndarray]]:
+    """(group labels, row positions in p.records) per group, in report order; computed once per analysis."""
+    if p.positions is None:
+        if not p.analysis.group_by:
+            p.positions = [([], np.arange(len(p.records)))]
+        else:
+            coded = [_group_codes(p.records[c]) for c in p.analysis.group_by]
+            combined = np.zeros(len(p.records), dtype=np.int64)
+            for codes, labels in coded:
+                combined = combined * len(labels) + codes
+            uniq, inverse = np.unique(combined, return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            bounds = np.searchsorted(inverse[order], np.arange(len(uniq) + 1))
+            found = []
+            for i, key in enumerate(uniq):
+                vals = []
+                for _, labels in reversed(coded):
+                    key, code = divmod(int(key), len(labels))
+                    vals.append(labels[code])
+                found.append((list(zip(p.analysis.group_by, reversed(vals))), order[bounds[i]:bounds[i + 1]]))
+            p.positions = sorted(found, key=lambda g: [_sort_key(v) for _, v in g[0]])
+    return p.positions
 
 
 def _groups(p: Prepared) -> list[tuple[list[tuple[str, str]], pd.DataFrame, pd.Index]]:
     """(group labels, records, analysis-set subjects) per group; one group when there is no grouping."""
-    if not p.analysis.group_by:
-        return [([], p.records, p.subjects)]
-    keys = p.records[p.analysis.group_by].apply(_group_text)
-    out = []
-    for vals, idx in keys.groupby(p.analysis.group_by, sort=True).groups.items():
-        vals = vals if isinstance(vals, tuple) else (vals,)
-        out.append((list(zip(p.analysis.group_by, vals)), p.records.loc[idx], p.subjects))
-    return out
+    return [(labels, p.records.iloc[pos], p.subjects) for labels, pos in group_positions(p)]
 
 
 def _sort_key(label: str) -> tuple:
@@ -104,8 +151,7 @@ def _sort_key(label: str) -> tuple:
 def run_analysis(p: Prepared) -> pd.DataFrame:
     a, method = p.analysis, METHODS[p.analysis.method]
     rows = []
-    groups = sorted(_groups(p), key=lambda g: [_sort_key(v) for _, v in g[0]])
-    for labels, rec, subjects in groups:
+    for labels, rec, subjects in _groups(p):
         for stat, label, value in method.compute(rec, subjects, p.params):
             g = labels + [("", "")] * (2 - len(labels))
             rows.append({"RESULT_ID": result_id(a.id, labels, stat), "ANALYSIS_ID": a.id, "ANALYSIS_NAME": a.name,

@@ -94,15 +94,34 @@ def mean_change_plot(ard: pd.DataFrame, analysis_ids: list[str], title: str, yla
     return _svg(fig)
 
 
-def waterfall_plot(best: pd.DataFrame, title: str) -> str:
-    """Best percent change from baseline in the sum of diameters, one bar per subject, sorted."""
-    b = best.sort_values("PCHG", ascending=False).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    colors = np.where(b["PCHG"] <= -30, "#1a9850", np.where(b["PCHG"] >= 20, "#d73027", "#4575b4"))
-    ax.bar(b.index, b["PCHG"], color=colors)
-    for y in (-30, 20):
-        ax.axhline(y, color="#888888", linestyle="--", linewidth=0.8)
+RESPONSE_COLOURS = {"CR": "#1a9850", "PR": "#66bd63", "SD": "#4575b4", "NON-CR/NON-PD": "#74add1",
+                    "PD": "#d73027", "NE": "#999999", "MISSING": "#cccccc"}
+
+
+def waterfall_plot(best: pd.DataFrame, title: str, order: list[str] = ()) -> str:
+    """Best percent change in the sum of diameters, one bar per subject (largest increase first), coloured by
+    the subject's response (column RESP), with the RECIST 1.1 thresholds +20% (PD) and -30% (PR) as lines.
+
+    `best`: USUBJID, VALUE, RESP. Ties sort by USUBJID, so the figure is the same for the same data."""
+    b = best.sort_values(["VALUE", "USUBJID"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    seen = list(dict.fromkeys(b["RESP"]))
+    levels = [r for r in order if r in seen] + sorted(r for r in seen if r not in order)
+    extra = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
+    for r in levels:
+        sel = b[b["RESP"] == r]
+        ax.bar(sel.index, sel["VALUE"], color=RESPONSE_COLOURS.get(r) or next(extra), width=0.8,
+               label=f"{r or 'no response'} (n={len(sel)})")
+    for y, text in ((20, "+20%"), (-30, "-30%")):
+        ax.axhline(y, color="#555555", linestyle="--", linewidth=0.8)
+        ax.text(len(b) - 0.4 if len(b) else 0, y, text, va="bottom", ha="right", fontsize=7, color="#555555")
+    ax.axhline(0, color="#222222", linewidth=0.6)
     ax.set_xticks([])
-    ax.set_ylabel("Best % change in sum of diameters")
+    ax.set_xlim(-0.6, max(len(b), 1) - 0.4)
+    ax.set_xlabel(f"Subjects (n={len(b)})")
+    ax.set_ylabel("Best % change from baseline\nin the sum of diameters")
     ax.set_title(title)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(min(lo, -35.0), max(hi, 25.0))        # both thresholds always in view
+    ax.legend(loc="lower left", frameon=False, fontsize=7)
     return _svg(fig)

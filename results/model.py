@@ -95,12 +95,26 @@ class Analysis(Strict):
         return self
 
 
+class ColourBy(Strict):
+    """Waterfall: each subject's bar coloured by one value of another dataset (e.g. ADRS CBOR AVALC)."""
+
+    dataset: str = Field(pattern=r"^AD[A-Z0-9]{1,6}$")
+    paramcd: str
+    variable: str = "AVALC"
+    order: list[str] = Field(default_factory=lambda: ["CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING"],
+                             description="legend order; other values follow alphabetically")
+
+
 class Output(Strict):
     id: str = Field(pattern=ID)
     name: str
     analyses: list[str] = Field(min_length=1)
-    figure: Literal["km", "swimmer", "mean_change"] | None = None
+    figure: Literal["km", "swimmer", "mean_change", "waterfall"] | None = None
     figure_paramcd: str | None = Field(default=None, description="swimmer: the time-point response PARAMCD")
+    figure_var: str = Field(default="PCHG", description="waterfall: the value plotted per subject")
+    colour_by: ColourBy | None = Field(default=None, description="waterfall: what colours the bars")
+    max_subjects: int = Field(default=100, ge=1, description="swimmer: at most this many subjects (the longest on "
+                              "treatment) so that the figure stays readable; its title says how many of how many")
 
 
 class ResultsSpec(Strict):

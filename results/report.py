@@ -8,9 +8,10 @@ import math
 import re
 
 import jinja2
+import numpy as np
 import pandas as pd
 
-from .engine import Prepared
+from .engine import Prepared, result_id
 from .methods import METHODS
 from .model import ResultsSpec
 
@@ -93,21 +94,63 @@ def report_html(spec: ResultsSpec, ard: pd.DataFrame, figures: dict[str, list[st
     return env.get_template("report.html.j2").render(study=study, outputs=outputs, findings=findings)
 
 
-def trace_html(study: str, traced: list[tuple[Prepared, list[tuple[str, str]], pd.DataFrame]]) -> str:
-    """One section per analysis group: its records, their role, SDTM source and raw file:line."""
+TRACE_ROWS = 500  # records shown per group on the trace page; `studyforge trace RESULT_ID` lists them all
+
+
+def _escaped(col: pd.Series) -> np.ndarray:
+    """HTML-escaped text of a column, missing as '' (html.escape's table), computed once per distinct value."""
+    codes, uniq = pd.factorize(col.astype(object).where(col.notna(), "").astype(str).to_numpy(dtype=object))
+    table = np.array([html.escape(u) for u in uniq] + [""], dtype=object)
+    return table[codes]
+
+
+def rows_html(recs: pd.DataFrame) -> list[str]:
+    """`<tr><td>..</td>...</tr>` of each record, built column by column with numpy string arrays."""
+    if recs.empty:
+        return []
+    row = np.full(len(recs), "<tr>", dtype=object)
+    for c in recs.columns:
+        row = row + "<td>" + _escaped(recs[c]) + "</td>"
+    return (row + "</tr>").tolist()
+
+
+def _rendered(traced: list) -> list[list[str]]:
+    """The row HTML of every section; sections of one analysis share columns, so they render together."""
+    out: list[list[str]] = []
+    i = 0
+    while i < len(traced):
+        j = i
+        while j + 1 < len(traced) and traced[j + 1][0] is traced[i][0]:
+            j += 1
+        frames = [t[2] for t in traced[i:j + 1]]
+        rows = rows_html(pd.concat(frames, ignore_index=True)) if any(len(f) for f in frames) else []
+        start = 0
+        for f in frames:
+            out.append(rows[start:start + len(f)])
+            start += len(f)
+        i = j + 1
+    return out
+
+
+def trace_html(study: str, traced: list[tuple[Prepared, list[tuple[str, str]], pd.DataFrame, int, int]]) -> str:
+    """One section per analysis group: its records (the first ones when the group has more than were traced,
+    with their number and the command that lists them all), their role, SDTM source and raw file:line."""
     esc = html.escape
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(study)} result trace</title>"
              "<style>body{font-family:system-ui,sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:.85em}"
              "td,th{border:1px solid #ccc;padding:.15em .5em}th{background:#f0f3f7}</style></head><body>"
              f"<h1>{esc(study)}: records behind each result</h1>"]
-    for p, groups, recs in traced:
+    for (p, groups, recs, shown, total), rows in zip(traced, _rendered(traced)):
         title = p.analysis.id + "".join(f" [{k}={v}]" for k, v in groups)
         parts.append(f"<section id='{anchor(p.analysis.id, groups)}'><h2>{esc(title)}: {esc(p.analysis.name)}</h2>")
         cols = list(recs.columns)
         parts.append("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in cols) + "</tr>")
-        text = recs.astype(object).where(recs.notna(), "").astype(str)
-        parts.append("\n".join("<tr>" + "".join(f"<td>{esc(v)}</td>" for v in row) + "</tr>"
-                               for row in text.itertuples(index=False)))
-        parts.append("</table></section>")
+        parts.append("\n".join(rows))
+        more = ""
+        if total > shown:
+            rid = result_id(p.analysis.id, groups, "N" if p.analysis.method == "kaplan_meier" else "n")
+            more = (f"<p>The first {shown} of {total} records; <code>studyforge trace {esc(rid)}</code> lists "
+                    "them all.</p>")
+        parts.append("</table>" + more + "</section>")
     parts.append("</body></html>\n")
     return "\n".join(parts)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
-from .engine import Prepared, _groups, result_id
+from .engine import TRACE_COLUMNS, Prepared, group_positions, result_id
 from .methods import METHODS
 
 LINEAGE_COLUMNS = ["DOMAIN", "USUBJID", "SEQ", "FILE", "LINE"]
@@ -43,22 +44,75 @@ def source_keys(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return out
 
 
+class LineageIndex:
+    """The lineage table keyed once (SDTM domain, subject, --SEQ -> raw file and line), so that each analysis's
+    join is a binary search over sorted integer keys instead of a merge over millions of lineage rows."""
+
+    def __init__(self, lineage: pd.DataFrame):
+        dom, self.domains = pd.factorize(lineage["DOMAIN"].astype(str).to_numpy(dtype=object))
+        subj, self.subjects = pd.factorize(lineage["USUBJID"].astype(str).to_numpy(dtype=object))
+        self.domains, self.subjects = pd.Index(self.domains), pd.Index(self.subjects)
+        seq = pd.to_numeric(lineage["SEQ"], errors="coerce").to_numpy(dtype=float)
+        self.max_seq = int(np.nanmax(seq)) if np.isfinite(seq).any() else 0
+        key = self._key(dom, subj, seq)
+        order = np.argsort(key, kind="stable")
+        self.key = key[order]
+        self.file = lineage["FILE"].astype(object).to_numpy()[order]
+        self.line = pd.to_numeric(lineage["LINE"], errors="coerce").to_numpy(dtype=float)[order]
+
+    def _key(self, dom: np.ndarray, subj: np.ndarray, seq: np.ndarray) -> np.ndarray:
+        ok = (dom >= 0) & (subj >= 0) & np.isfinite(seq) & (seq >= 0) & (seq <= self.max_seq) & (seq == np.round(seq))
+        k = (dom.astype(np.int64) * len(self.subjects) + subj) * (self.max_seq + 1) + np.where(ok, seq, 0).astype(np.int64)
+        return np.where(ok, k, -1)
+
+    def join(self, srcdom: pd.Series, usubjid: pd.Series, srcseq: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(record position, FILE, LINE) per raw line of each record; a record without lineage keeps one row."""
+        dom = self.domains.get_indexer(srcdom.astype(str).to_numpy(dtype=object))
+        subj = self.subjects.get_indexer(usubjid.astype(str).to_numpy(dtype=object))
+        key = self._key(dom, subj, pd.to_numeric(srcseq, errors="coerce").to_numpy(dtype=float))
+        lo = np.searchsorted(self.key, key, "left")
+        hi = np.searchsorted(self.key, key, "right")
+        count = np.where(key >= 0, hi - lo, 0)
+        rows = np.maximum(count, 1)
+        pos = np.repeat(np.arange(len(key)), rows)
+        within = np.arange(len(pos)) - np.repeat(np.cumsum(rows) - rows, rows)
+        has = np.repeat(count > 0, rows)
+        src = np.where(has, np.repeat(lo, rows) + within, 0)
+        take = np.clip(src, 0, max(len(self.key) - 1, 0))
+        file = np.where(has, self.file[take] if len(self.key) else None, None)
+        line = np.where(has, self.line[take] if len(self.key) else np.nan, np.nan)
+        return pos, file, line
+
+
+def trace_frame(p: Prepared, lineage: "pd.DataFrame | LineageIndex | None",
+                rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The analysis records (all, or those at positions `rows`) with ROLE, SDTM source and raw file:line (a
+    record built from several raw lines shows each); `_ROW` is the record's position in p.records."""
+    rec = p.records if rows is None else p.records.iloc[rows]
+    keys = [c for c in TRACE_COLUMNS if c in rec and c not in ("SRCDOM", "SRCSEQ")]
+    out = rec[keys].reset_index(drop=True)
+    out.insert(0, "DATASET", p.analysis.dataset)
+    out["_ROW"] = np.arange(len(out)) if rows is None else np.asarray(rows)
+    out["ROLE"] = METHODS[p.analysis.method].roles(rec, p.params).to_numpy()
+    out = pd.concat([out, source_keys(rec, p.analysis.dataset).reset_index(drop=True)], axis=1)
+    if isinstance(lineage, pd.DataFrame):
+        lineage = LineageIndex(lineage) if not lineage.empty else None
+    if lineage is None:
+        out["FILE"], out["LINE"] = "", pd.NA
+        return out
+    pos, file, line = lineage.join(out["SRCDOM"], out["USUBJID"], out["SRCSEQ"])
+    out = out.iloc[pos].reset_index(drop=True)
+    out["FILE"] = file
+    out["LINE"] = pd.array(line, dtype="Float64").astype("Int64")  # 8, not 8.0, beside blanks
+    return out
+
+
 def trace_records(p: Prepared, groups: list[tuple[str, str]], lineage: pd.DataFrame | None) -> pd.DataFrame:
     """The ADaM records behind one group of an analysis, each with ROLE, SDTM source and raw file:line."""
-    match = [g for g in _groups(p) if [(k, str(v)) for k, v in g[0]] == [(k, v) for k, v in groups]]
+    wanted = [(k, v) for k, v in groups]
+    match = [pos for labels, pos in group_positions(p) if labels == wanted]
     if not match:
-        known = ", ".join(result_id(p.analysis.id, g[0], "…") for g in _groups(p)[:5])
+        known = ", ".join(result_id(p.analysis.id, g, "…") for g, _ in group_positions(p)[:5])
         raise TraceError(f"analysis {p.analysis.id} has no group {groups}; e.g. {known}")
-    rec = match[0][1]
-    keys = [c for c in ("USUBJID", "PARAMCD", "AVISIT", "ASEQ", "AVAL", "AVALC", "CNSR", "EVNTDESC") if c in rec]
-    out = rec[keys].copy()
-    out.insert(0, "DATASET", p.analysis.dataset)
-    out["ROLE"] = METHODS[p.analysis.method].roles(rec, p.params).to_numpy()
-    out = pd.concat([out, source_keys(rec, p.analysis.dataset)], axis=1)
-    if lineage is not None and not lineage.empty:
-        lin = lineage.rename(columns={"DOMAIN": "SRCDOM", "SEQ": "SRCSEQ"})
-        lin["SRCSEQ"] = pd.to_numeric(lin["SRCSEQ"], errors="coerce")
-        out = out.merge(lin, on=["SRCDOM", "USUBJID", "SRCSEQ"], how="left")
-    else:
-        out["FILE"], out["LINE"] = "", pd.NA
-    return out.reset_index(drop=True)
+    full = trace_frame(p, lineage)
+    return full[full["_ROW"].isin(match[0])].drop(columns="_ROW").reset_index(drop=True)

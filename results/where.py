@@ -8,15 +8,26 @@ import pandas as pd
 from .model import Condition, Where
 
 
-def _text(s: pd.Series) -> pd.Series:
-    return s.astype(object).where(s.notna(), "").astype(str).str.strip()
+def coded_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, texts): each value's stripped text is texts[codes]; missing is ''. The text is made once per
+    distinct value, so a condition on a million records costs one hash pass, whatever the string layout."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    texts = np.array([str(u).strip() for u in uniq] + [""], dtype=object)
+    return np.where(codes < 0, len(texts) - 1, codes), texts
+
+
+def text_in(s: pd.Series, values: list[str]) -> np.ndarray:
+    """Rows whose stripped text is one of `values`."""
+    codes, texts = coded_text(s)
+    return np.isin(texts, values)[codes]
 
 
 def _condition(df: pd.DataFrame, c: Condition) -> np.ndarray:
     if c.variable not in df.columns:
         raise KeyError(c.variable)
     s = df[c.variable]
-    missing = s.isna().to_numpy() | (_text(s) == "").to_numpy()
+    codes, texts = coded_text(s)
+    missing = (texts == "")[codes]
     if c.comparator == "MISSING":
         return missing
     if c.comparator == "NOTMISSING":
@@ -29,12 +40,9 @@ def _condition(df: pd.DataFrame, c: Condition) -> np.ndarray:
             out = {"GT": x > v, "GE": x >= v, "LT": x < v, "LE": x <= v}[c.comparator]
         return out & ~np.isnan(x)
     if numeric:
-        x = pd.to_numeric(s, errors="coerce")
-        vals = [float(v) for v in c.value]
+        hit = pd.to_numeric(s, errors="coerce").isin([float(v) for v in c.value]).to_numpy()
     else:
-        x = _text(s)
-        vals = [str(v) for v in c.value]
-    hit = x.isin(vals).to_numpy()
+        hit = np.isin(texts, [str(v) for v in c.value])[codes]
     return ~hit & ~missing if c.comparator in ("NE", "NOTIN") else hit
 
 

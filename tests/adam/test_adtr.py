@@ -113,14 +113,14 @@ def test_single_reader_without_flag_is_kept_and_two_unflagged_readers_are_not():
     assert rows_by(out, PARAMCD="SDIAM")["AVAL"].tolist()[:2] == [50.0, 40.0]
 
 
-def test_reference_day_parameter():
-    # an assessment on day 1 is baseline only when include_ref_day (the day of the first injection)
+def test_an_assessment_on_the_first_dose_day_is_baseline():
+    # RECIST baseline scans precede treatment; one dated on TRTSDT itself still counts (on or before)
     data = sdtm()
     data["TR"].loc[data["TR"]["VISITNUM"] == 1.0, "TRDTC"] = iso(1)
     out, _ = run(data)
     assert one(out, PARAMCD="SDIAM", AVISIT="SCREENING")["ABLFL"] == "Y"
-    out, _ = run(data, spec_with("ADTR", include_ref_day=False))
-    assert rows_by(out, PARAMCD="SDIAM", ABLFL="Y").empty
+    out, _ = run(data, spec_with("ADTR", reference_var="TRTEDT"))   # a later reference: WEEK 8 is baseline
+    assert one(out, PARAMCD="SDIAM", ABLFL="Y")["AVISIT"] == "WEEK 8"
 
 
 def test_nadir_is_over_earlier_records_only():
