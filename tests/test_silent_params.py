@@ -47,3 +47,21 @@ def test_severity_var_that_ae_lacks_is_a_notice():
     notes = [f for f in findings if f.rule == "ADAE-NOSEV"]
     assert len(notes) == 1 and notes[0].variable == "AESEV" and "grade" in notes[0].message
     assert set(out["ASEV"]) == {"SEVERE"}                               # grade 3 -> SEVERE (spec map)
+
+
+def test_a_result_that_is_not_a_number_is_reported_when_lbstresn_stays_empty():
+    # unit_convert (sdtm/rules/collected.py), PALACE table LAB: GLUC mg/dL -> mmol/L x 0.05550621669626999.
+    # "90" -> 90 x 0.0555... = 4.9956; "1,5" and "ND" are no numbers: LBSTRESN empty and a WARNING SD0403
+    # each (were silent); "<5" is a limit: LBSTRESN empty per SDTMIG, a NOTICE SD0402; "" is no result: nothing.
+    from tests.sdtm.rulekit import derive, rows
+
+    vals = ["90", "1,5", "ND", "<5", ""]
+    frame = rows(5, form="lb", LBORRES=vals, LBORRESU="mg/dL")
+    vars_ = pd.DataFrame({"LBORRESU": "mg/dL", "LBTESTCD": "GLUC"}, index=frame.index)
+    params = {"value": "LBORRES", "unit": "LBORRESU", "unit_var": "LBORRESU", "testcd": "LBTESTCD",
+              "output": "number", "table": "LAB"}
+    out, notes = derive("unit_convert", params, frame, refs(SPEC, "LB", vars=vars_, variable="LBSTRESN"))
+    assert round(out.iloc[0], 4) == 4.9956 and out.iloc[1:].isna().all()
+    assert sorted((n.rule, n.severity.value, n.line, n.field, n.value) for n in notes) == [
+        ("SD0402", "NOTICE", 5, "LBORRES", "<5"),
+        ("SD0403", "WARNING", 3, "LBORRES", "1,5"), ("SD0403", "WARNING", 4, "LBORRES", "ND")]

@@ -293,8 +293,16 @@ def unit_convert(frame, p: UnitConvertParams, refs: Refs):
             if bad.any() else []
         return merged["to_unit"].where(known & has_val, "").fillna("").astype(str), notes
     conv = (num + merged["offset"]) * merged["factor"]
-    if p.output == "number":
-        return conv.astype(float), []
+    if p.output == "number":  # a result that is not a number arrives as text only: say so per record
+        text = has_val & num.isna() & known
+        limit = text & val.str.match(r"^\s*[<>]=?\s*[-+]?(\d+\.?\d*|\.\d+)\s*$")
+        var = refs.variable.name if refs.variable else ""
+        notes = refs.row_findings(frame, limit, Severity.NOTICE, "SD0402", f"result is a limit, not a number: "
+                                  f"{var} left empty, the text kept in the character result", p.value, val) \
+            + refs.row_findings(frame, text & ~limit, Severity.WARNING, "SD0403", f"result is not a number: {var} "
+                                "left empty, the text kept in the character result", p.value, val) \
+            if text.any() else []
+        return conv.astype(float), notes
     # text: converted number, or the original text when it is not numeric (e.g. "<5")
     txt = _fmt_num(conv, p.decimals)
     return txt.where(num.notna() | ~has_val, val).where(known | ~has_val, "").astype(str), []
