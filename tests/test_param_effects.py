@@ -54,18 +54,13 @@ KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
     ("Analysis", "adrs_timepoint", "confirmed_response_qualifies"): "occds (ADaM rules)",
     ("Analysis", "adsl", "fas_requires_arm"): "occds (ADaM rules)",
     ("Analysis", "adsl", "fas_requires_dose"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "death_cause"): "occds (ADaM rules)",
     ("Analysis", "adsl", "death_date_fill"): "occds (ADaM rules)",
     ("Analysis", "adsl", "alive_sources"): "occds (ADaM rules)",
     ("Tabulation", "age", "partial"): "eng (SDTM rule registry)",
     ("Tabulation", "arm", "arm"): "eng (SDTM rule registry)",
     ("Tabulation", "arm", "treated_form"): "eng (SDTM rule registry)",
-    ("Tabulation", "condition", "var"): "eng (SDTM rule registry)",
     ("Tabulation", "condition", "nonempty"): "eng (SDTM rule registry)",
-    ("Tabulation", "recist_rs", "investigator"): "eng (SDTM rule registry)",
-    ("Tabulation", "recist_rs", "bicr"): "eng (SDTM rule registry)",
     ("Tabulation", "suppqual", "split_text"): "eng (SDTM rule registry)",
-    ("Tabulation", "unit_convert", "unit"): "eng (SDTM rule registry)",
 }
 
 
