@@ -284,7 +284,12 @@ def reference_date(sdtm: dict[str, pd.DataFrame], r: ReferenceDate, idx: pd.Inde
                                                       f"{r.name} left missing", dataset=r.dataset, variable=r.name)]
     m, findings = select(df, r.where, dataset=r.dataset, where=f"{where}.where")
     d = df.loc[m]
-    dt = iso_to_sas_date(text_col(d, r.variable))
+    dtc = text_col(d, r.variable)
+    dt = iso_to_sas_date(dtc)
+    bad = dt.isna().to_numpy() & (dtc != "").to_numpy()  # partial or invalid: not a complete date, say so
+    findings = findings + [Finding(Severity.WARNING, "ADSL-REFDATE-PARTIAL", f"{r.name}: date is partial or invalid; "
+                                   "record not used", dataset=r.dataset, variable=r.variable, usubjid=u, value=v)
+                           for u, v in zip(text_col(d, "USUBJID")[bad], dtc[bad])]
     got = pd.Series(dt.to_numpy(), index=text_col(d, "USUBJID").to_numpy()).dropna()
     got = got.groupby(level=0).min() if r.pick == "first" else got.groupby(level=0).max()
     return got.reindex(idx).astype(float), findings

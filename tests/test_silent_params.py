@@ -65,3 +65,29 @@ def test_a_result_that_is_not_a_number_is_reported_when_lbstresn_stays_empty():
     assert sorted((n.rule, n.severity.value, n.line, n.field, n.value) for n in notes) == [
         ("SD0402", "NOTICE", 5, "LBORRES", "<5"),
         ("SD0403", "WARNING", 3, "LBORRES", "1,5"), ("SD0403", "WARNING", 4, "LBORRES", "ND")]
+
+
+def test_a_partial_reference_date_is_reported_when_it_is_not_used():
+    # ADSL reference_dates (adam/adsl.py): RANDDT = first complete DSSTDTC of DS DSDECOD RANDOMIZED. A:
+    # "2020-12-30" -> used, no finding. B: "2021-02" is partial -> RANDDT missing, and now a WARNING
+    # naming B and the value (the record was dropped without a word).
+    import math
+
+    from adam.adsl import derive_adsl
+    from tests.adam.conftest import load_dataset, sas
+    from tests.adam.test_adsl import A, B, sdtm_frames
+
+    spec = load_dataset("ADSL")
+    params = dict(spec.derivation.params)
+    params["reference_dates"] = [{"name": "RANDDT", "dataset": "DS", "variable": "DSSTDTC",
+                                  "where": {"var": "DSDECOD", "equals": "RANDOMIZED"}}]
+    spec = spec.model_copy(update={"derivation": spec.derivation.model_copy(update={"params": params})})
+    frames = sdtm_frames()
+    extra = pd.DataFrame({"USUBJID": [A, B], "DSSEQ": [9.0, 9.0], "DSCAT": "PROTOCOL MILESTONE", "DSSCAT": "",
+                          "DSDECOD": "RANDOMIZED", "DSTERM": "RANDOMIZED", "DSSTDTC": ["2020-12-30", "2021-02"]})
+    frames["DS"] = pd.concat([frames["DS"], extra], ignore_index=True)
+    adsl, findings = derive_adsl(frames, spec)
+    adsl = adsl.set_index("USUBJID")
+    assert adsl.loc[A, "RANDDT"] == sas("2020-12-30") and math.isnan(adsl.loc[B, "RANDDT"])
+    got = [(f.usubjid, f.variable, f.value) for f in findings if f.rule == "ADSL-REFDATE-PARTIAL"]
+    assert got == [(B, "DSSTDTC", "2021-02")]
