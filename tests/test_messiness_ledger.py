@@ -163,7 +163,7 @@ def test_a_spelling_the_codelist_does_not_declare_is_a_located_notice():
     """ct_map (sdtm/rules/collected.py): codelist OUT declares RECOVERED/RESOLVED (value) and "Recovered from
     Adverse Event" (decode). Case aside, "Recovered/resolved" and "RECOVERED/RESOLVED" are that declared
     spelling: mapped, no finding. "recovered / resolved" matches only once the blanks around '/' are
-    removed: mapped to the same term, and one NOTICE SD0204 names its line (3) and value."""
+    removed: mapped to the same term, and one NOTICE SD0205 names its line (3) and value."""
     from sdtm.rules.base import FILE, FORM, LINE, RawIdentity, Refs
     from sdtm.rules.collected import map_to_codelist
     from studyforge.spec.loader import load_spec
@@ -177,4 +177,4 @@ def test_a_spelling_the_codelist_does_not_declare_is_a_located_notice():
     out, notes = map_to_codelist(raw, "OUT", "AEOUT", frame, refs)
     assert out.tolist() == ["RECOVERED/RESOLVED"] * 3
     assert [(n.rule, n.severity.value, n.file, n.line, n.field, n.value) for n in notes] == [
-        ("SD0204", "NOTICE", "ae.csv", 3, "AEOUT", "recovered / resolved")]
+        ("SD0205", "NOTICE", "ae.csv", 3, "AEOUT", "recovered / resolved")]

@@ -57,7 +57,7 @@ def map_to_codelist(raw: pd.Series, codelist_id: str | None, field: str, frame, 
     declared = {k.strip().upper() for t in cl.terms for k in (t.value, t.decode or "", *t.synonyms) if k.strip()}
     undeclared = umap(raw, lambda u: ~u.astype(str).str.strip().str.upper().isin(declared)).astype(bool)
     variant = mapped.notna() & undeclared
-    notes = refs.row_findings(frame, variant, Severity.NOTICE, "SD0204",
+    notes = refs.row_findings(frame, variant, Severity.NOTICE, "SD0205",
                               f"spelling not declared in codelist {cl.id}; mapped to its term after normalizing "
                               "blanks and slashes", field, raw) if variant.any() else []
     if miss.any():
