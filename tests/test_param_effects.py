@@ -56,11 +56,6 @@ KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
     ("Analysis", "adsl", "fas_requires_dose"): "occds (ADaM rules)",
     ("Analysis", "adsl", "death_date_fill"): "occds (ADaM rules)",
     ("Analysis", "adsl", "alive_sources"): "occds (ADaM rules)",
-    ("Tabulation", "age", "partial"): "eng (SDTM rule registry)",
-    ("Tabulation", "arm", "arm"): "eng (SDTM rule registry)",
-    ("Tabulation", "arm", "treated_form"): "eng (SDTM rule registry)",
-    ("Tabulation", "condition", "nonempty"): "eng (SDTM rule registry)",
-    ("Tabulation", "suppqual", "split_text"): "eng (SDTM rule registry)",
 }
 
 
@@ -76,6 +71,23 @@ class Exercise:
     params: dict | None = None                        # merged over the site's params, for both runs
     changes: tuple | None = None                      # explicit changed values of the field
     data: Any = None                                  # callable(inputs) -> inputs
+
+
+def _raw_changed(raw: dict, form: str, field: str, rows: int, value) -> dict:
+    """The raw forms with `field` of the first `rows` records of `form` set to value(old text)."""
+    from dataclasses import replace
+
+    f = raw[form].frame.copy()
+    f.loc[f.index[:rows], field] = [value(v) for v in f[field].iloc[:rows]]
+    return {**raw, form: replace(raw[form], frame=f)}
+
+
+def _partial_birth_dates(raw: dict) -> dict:
+    return _raw_changed(raw, "dm", "BRTHDAT", 5, lambda v: "UN" + v[2:])  # "14 MAR 1961" -> "UN MAR 1961"
+
+
+def _long_ae_term(raw: dict) -> dict:
+    return _raw_changed(raw, "ae", "AETERM", 1, lambda v: (v + " ") * (250 // (len(v) + 1) + 1))  # > 200 chars
 
 
 def _drop_tudtc(sdtm: dict) -> dict:
@@ -98,6 +110,13 @@ EXERCISE: dict[tuple[str, str, str], Exercise] = {
         site=("LB", "LBSEQ", ""), params={"sort": ["LBTESTCD", "LBORRES"]}),
     ("Tabulation", "visit", "unscheduled"): Exercise(
         "EX (the first site) has no unscheduled visits; SV has", site=("SV", "VISITNUM", "")),
+    ("Tabulation", "arm", "arm"): Exercise("the first site is ARMCD, which shows the code, not the name",
+                                           site=("DM", "ARM", "")),
+    ("Tabulation", "condition", "nonempty"): Exercise(
+        "no simulated PALACE subject died (DTHDTC empty), so DTHFL never sets; on a variable that is set it shows",
+        params={"var": "RFICDTC"}),
+    ("Tabulation", "age", "partial"): Exercise("five birth dates without their day", data=_partial_birth_dates),
+    ("Tabulation", "suppqual", "split_text"): Exercise("one verbatim AE term over 200 characters", data=_long_ae_term),
     ("Analysis", "adae", "imputation"): Exercise(
         "the generic change of a nested model only drops its first key (same default)",
         changes=({"start_fill": "last", "end_fill": "last", "start_not_before": "TRTSDT", "start_not_after_end": True,

@@ -91,3 +91,21 @@ def test_a_partial_reference_date_is_reported_when_it_is_not_used():
     assert adsl.loc[A, "RANDDT"] == sas("2020-12-30") and math.isnan(adsl.loc[B, "RANDDT"])
     got = [(f.usubjid, f.variable, f.value) for f in findings if f.rule == "ADSL-REFDATE-PARTIAL"]
     assert got == [(B, "DSSTDTC", "2021-02")]
+
+
+def test_a_treated_form_that_was_not_delivered_is_a_warning():
+    # arm rule (sdtm/rules/subjects.py): treated = any record in treated_form. Subjects S1, S2; ex has S1.
+    # ACTARMCD: S1 LAN120, S2 "". With treated_form "exx" (no such form) nobody is treated -> both "",
+    # and a WARNING SD0702 names the form (it was silent).
+    from tests.sdtm.rulekit import SUBJECT_ID, derive, raw_form, rows
+
+    frame = rows(2, form="dm", SUBJID=["S1", "S2"])
+    frame[SUBJECT_ID] = ["PALACE-S1", "PALACE-S2"]
+    raw = {"dm": raw_form("dm", frame[["SUBJID"]]), "ex": raw_form("ex", pd.DataFrame({"SUBJID": ["S1"]}))}
+    params = {"output": "ACTARMCD", "armcd": "LAN120", "arm": "Lanreotide", "treated_form": "ex"}
+    r = refs(SPEC, "DM", raw=raw, variable="ACTARMCD")
+    out, notes = derive("arm", params, frame, r)
+    assert out.tolist() == ["LAN120", ""] and notes == []
+    out, notes = derive("arm", {**params, "treated_form": "exx"}, frame, r)
+    assert out.tolist() == ["", ""]
+    assert [(n.rule, n.severity.value, n.value) for n in notes] == [("SD0702", "WARNING", "exx")]
