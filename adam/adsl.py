@@ -300,7 +300,11 @@ def _complete_dates(sdtm: dict[str, pd.DataFrame], sources: list[DateSource],
     parts = []
     for i, s in enumerate(sources):
         df = sdtm.get(s.dataset)
-        if df is None or s.variable not in df.columns:
+        if df is None or s.variable not in df.columns:  # a source that names nothing is a fact to report
+            if findings is not None:
+                findings.append(Finding(Severity.WARNING, "ADSL-ALIVE-SOURCE", f"alive source {s.dataset}.{s.variable} "
+                                        "is not in the SDTM input: not used for LSTALVDT", dataset=s.dataset,
+                                        variable=s.variable))
             continue
         m, f = select(df, s.where, dataset=s.dataset, where=f"ADSL.derivation.params.alive_sources.{i}.where")
         if findings is not None:

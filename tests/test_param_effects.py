@@ -52,10 +52,6 @@ KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
     ("Analysis", "adrs_timepoint", "window_before"): "occds (ADaM rules)",
     ("Analysis", "adrs_timepoint", "window_after"): "occds (ADaM rules)",
     ("Analysis", "adrs_timepoint", "confirmed_response_qualifies"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "fas_requires_arm"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "fas_requires_dose"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "death_date_fill"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "alive_sources"): "occds (ADaM rules)",
 }
 
 
@@ -90,6 +86,26 @@ def _long_ae_term(raw: dict) -> dict:
     return _raw_changed(raw, "ae", "AETERM", 1, lambda v: (v + " ") * (250 // (len(v) + 1) + 1))  # > 200 chars
 
 
+def _first_subject(sdtm: dict) -> str:
+    return str(sorted(sdtm["DM"].loc[sdtm["DM"]["ACTARMCD"] != "", "USUBJID"])[0])
+
+
+def _one_subject_without_arm(sdtm: dict) -> dict:
+    dm = sdtm["DM"].copy()
+    dm.loc[dm["USUBJID"] == _first_subject(sdtm), ["ARMCD", "ARM"]] = ""
+    return {**sdtm, "DM": dm}
+
+
+def _one_subject_without_dose(sdtm: dict) -> dict:
+    return {**sdtm, "EX": sdtm["EX"][sdtm["EX"]["USUBJID"] != _first_subject(sdtm)]}
+
+
+def _one_partial_death_date(sdtm: dict) -> dict:
+    dm = sdtm["DM"].copy()
+    dm.loc[dm["USUBJID"] == _first_subject(sdtm), ["DTHDTC", "DTHFL"]] = ["2030-06", "Y"]  # after all other data
+    return {**sdtm, "DM": dm}
+
+
 def _drop_tudtc(sdtm: dict) -> dict:
     return {**sdtm, "TU": sdtm["TU"].drop(columns=["TUDTC"])}
 
@@ -117,6 +133,12 @@ EXERCISE: dict[tuple[str, str, str], Exercise] = {
         params={"var": "RFICDTC"}),
     ("Tabulation", "age", "partial"): Exercise("five birth dates without their day", data=_partial_birth_dates),
     ("Tabulation", "suppqual", "split_text"): Exercise("one verbatim AE term over 200 characters", data=_long_ae_term),
+    ("Analysis", "adsl", "fas_requires_arm"): Exercise("every simulated subject has an arm; here one has none",
+                                                        data=_one_subject_without_arm),
+    ("Analysis", "adsl", "fas_requires_dose"): Exercise("every simulated subject is dosed; here one is not",
+                                                         data=_one_subject_without_dose),
+    ("Analysis", "adsl", "death_date_fill"): Exercise("no simulated subject died; here one with a partial date",
+                                                       data=_one_partial_death_date),
     ("Analysis", "adae", "imputation"): Exercise(
         "the generic change of a nested model only drops its first key (same default)",
         changes=({"start_fill": "last", "end_fill": "last", "start_not_before": "TRTSDT", "start_not_after_end": True,

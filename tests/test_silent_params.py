@@ -109,3 +109,18 @@ def test_a_treated_form_that_was_not_delivered_is_a_warning():
     out, notes = derive("arm", {**params, "treated_form": "exx"}, frame, r)
     assert out.tolist() == ["", ""]
     assert [(n.rule, n.severity.value, n.value) for n in notes] == [("SD0702", "WARNING", "exx")]
+
+
+def test_an_alive_source_that_names_nothing_is_a_warning():
+    # ADSL LSTALVDT sources (adam/adsl.py _complete_dates): AE.AESTDTC gives S1 2021-05-24 (complete) and
+    # S2 "2021-06" (partial: not a complete date, ignored). XX.XXDTC is not in the input: a WARNING names it
+    # (it was skipped without a word).
+    from adam.adsl import DateSource, _complete_dates
+    from tests.adam.conftest import sas
+
+    ae_ = pd.DataFrame({"USUBJID": ["S1", "S2"], "AESTDTC": ["2021-05-24", "2021-06"]})
+    findings: list = []
+    got = _complete_dates({"AE": ae_}, [DateSource(dataset="AE", variable="AESTDTC"),
+                                        DateSource(dataset="XX", variable="XXDTC")], findings)
+    assert got.to_dict("list") == {"USUBJID": ["S1"], "DT": [sas("2021-05-24")]}
+    assert [(f.rule, f.dataset, f.variable) for f in findings] == [("ADSL-ALIVE-SOURCE", "XX", "XXDTC")]
