@@ -124,3 +124,18 @@ def test_an_alive_source_that_names_nothing_is_a_warning():
                                         DateSource(dataset="XX", variable="XXDTC")], findings)
     assert got.to_dict("list") == {"USUBJID": ["S1"], "DT": [sas("2021-05-24")]}
     assert [(f.rule, f.dataset, f.variable) for f in findings] == [("ADSL-ALIVE-SOURCE", "XX", "XXDTC")]
+
+
+def test_adrs_death_var_that_adsl_lacks_is_a_warning():
+    # ADRS (adam/adrs.py): deaths come from ADSL.<death_var>; a name ADSL lacks used to read as "nobody
+    # died" silently. One subject, ADSL without DTHDTX: a WARNING names the variable.
+    from adam.adrs import _Inputs
+    from adam.adrs_params import AdrsParams
+
+    p = AdrsParams.model_validate({"death_var": "DTHDTX", "evaluators": {"INV": {
+        "rseval": ["INVESTIGATOR"], "tueval": ["INVESTIGATOR"], "parcat2": "Investigator"}}})
+    a = _Inputs.__new__(_Inputs)  # only the subject table is under test
+    a.p, a.findings = p, []
+    subjects = a._subjects(pd.DataFrame({"USUBJID": ["S1"], "TRTSDT": [22000.0], "DTHDT": [22100.0]}))
+    assert subjects["DTHDT"].isna().all()
+    assert [(f.rule, f.severity.value, f.variable) for f in a.findings] == [("ADRS-INPUT", "WARNING", "DTHDTX")]
