@@ -4,13 +4,14 @@ line is accounted for (reached an SDTM record, or is an exclusion the reconcilia
 
 The simulator writes its own ledger of what it injected (raw/_injected.csv, sdtm/simulate/messiness.py);
 the test joins that ledger to the SDTM stage's findings and lineage, which are computed independently
-of it. 43 subjects (PALACE) always; 500 subjects with `-m slow`.
+of it. 43 subjects (PALACE) always; 500 subjects with SF_MESSINESS_500=1.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +153,7 @@ def test_every_injected_fault_is_reported_and_located_at_43_subjects(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("SF_MESSINESS_500") != "1", reason="minutes on a shared machine: SF_MESSINESS_500=1")
 def test_every_injected_fault_is_reported_and_located_at_500_subjects(tmp_path):
     p = prove(500, 20210524, tmp_path)
     print(f"\n500 subjects: injected {p.injected}, to report {p.to_report}, reported {p.reported}, located {p.located}; "
