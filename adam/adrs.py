@@ -97,6 +97,9 @@ class _Inputs:
         for var in ("USUBJID", p.reference_var):
             if var not in adsl.columns:
                 self.findings.append(_err("ADRS-INPUT", f"ADSL has no variable {var}", dataset="ADSL", variable=var))
+        if p.death_var and p.death_var not in adsl.columns:  # read as no deaths otherwise, without a word
+            self.findings.append(_err("ADRS-INPUT", f"ADSL has no variable {p.death_var}: no death is seen",
+                                      Severity.WARNING, dataset="ADSL", variable=p.death_var))
         s = pd.DataFrame({"USUBJID": text(adsl, "USUBJID"), "REFDT": number(adsl, p.reference_var),
                           "DTHDT": number(adsl, p.death_var)})
         return s.drop_duplicates("USUBJID").reset_index(drop=True)

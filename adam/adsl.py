@@ -280,7 +280,12 @@ def reference_date(sdtm: dict[str, pd.DataFrame], r: ReferenceDate, idx: pd.Inde
                                                       f"{r.name} left missing", dataset=r.dataset, variable=r.name)]
     m, findings = select(df, r.where, dataset=r.dataset, where=f"{where}.where")
     d = df.loc[m]
-    dt = iso_to_sas_date(text_col(d, r.variable))
+    dtc = text_col(d, r.variable)
+    dt = iso_to_sas_date(dtc)
+    bad = dt.isna().to_numpy() & (dtc != "").to_numpy()  # partial or invalid: not a complete date, say so
+    findings = findings + [Finding(Severity.WARNING, "ADSL-REFDATE-PARTIAL", f"{r.name}: date is partial or invalid; "
+                                   "record not used", dataset=r.dataset, variable=r.variable, usubjid=u, value=v)
+                           for u, v in zip(text_col(d, "USUBJID")[bad], dtc[bad])]
     got = pd.Series(dt.to_numpy(), index=text_col(d, "USUBJID").to_numpy()).dropna()
     got = got.groupby(level=0).min() if r.pick == "first" else got.groupby(level=0).max()
     return got.reindex(idx).astype(float), findings
@@ -291,7 +296,11 @@ def _complete_dates(sdtm: dict[str, pd.DataFrame], sources: list[DateSource],
     parts = []
     for i, s in enumerate(sources):
         df = sdtm.get(s.dataset)
-        if df is None or s.variable not in df.columns:
+        if df is None or s.variable not in df.columns:  # a source that names nothing is a fact to report
+            if findings is not None:
+                findings.append(Finding(Severity.WARNING, "ADSL-ALIVE-SOURCE", f"alive source {s.dataset}.{s.variable} "
+                                        "is not in the SDTM input: not used for LSTALVDT", dataset=s.dataset,
+                                        variable=s.variable))
             continue
         m, f = select(df, s.where, dataset=s.dataset, where=f"ADSL.derivation.params.alive_sources.{i}.where")
         if findings is not None:

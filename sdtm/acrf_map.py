@@ -6,20 +6,35 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from studyforge.acrf import CrfField, Layout, layout
 from studyforge.spec.models import Spec
 
+from .readers import SKIP_FILES
 from .rules.base import REGISTRY
 
 
-def _fields_of(rule_name: str, params: dict) -> list[str]:
+class AnnotationError(ValueError):
+    """A derivation whose raw fields cannot be read (unknown rule, params the rule rejects): the spec
+    check reports it first in a build; reaching here unchecked, it stops the aCRF instead of leaving a
+    field unannotated without a word."""
+
+
+def _fields_of(rule_name: str, params: dict, where: str) -> list[str]:
+    if not rule_name:
+        return []
     r = REGISTRY.get(rule_name)
     if r is None:
-        return []
+        raise AnnotationError(f"{where}: unknown rule {rule_name!r}; cannot annotate the CRF")
     try:
-        return list(r.fields(r.parse(params)))
-    except Exception:  # a param the rule rejects is a spec-check error, reported there
-        return []
+        parsed = r.parse(params)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise AnnotationError(f"{where}: rule {rule_name} rejects its params ({loc}: {first['msg']}); "
+                              "cannot annotate the CRF") from None
+    return list(r.fields(parsed))
 
 
 def annotations(spec: Spec) -> dict[tuple[str, str], list[str]]:
@@ -39,7 +54,7 @@ def annotations(spec: Spec) -> dict[tuple[str, str], list[str]]:
         forms = list(ds.sources)
         for v in ds.variables:
             if v.derivation is not None:
-                for f in _fields_of(v.derivation.rule, v.derivation.params):
+                for f in _fields_of(v.derivation.rule, v.derivation.params, f"{ds.name}.{v.name}"):
                     add(forms, f, f"{ds.name}.{v.name}")
         if ds.derivation is not None:
             if ds.derivation.rule == "suppqual":
@@ -48,10 +63,10 @@ def annotations(spec: Spec) -> dict[tuple[str, str], list[str]]:
                 pforms = list(parent_ds.sources) if parent_ds else forms
                 for q in ds.derivation.params.get("qualifiers", []):
                     d = q.get("derivation") or {}
-                    for f in _fields_of(d.get("rule", ""), d.get("params", {})):
+                    for f in _fields_of(d.get("rule", ""), d.get("params", {}), f"{ds.name}.{q.get('qnam')}"):
                         add(pforms, f, f"{ds.name}.{q.get('qnam')}")
             else:
-                for f in _fields_of(ds.derivation.rule, ds.derivation.params):
+                for f in _fields_of(ds.derivation.rule, ds.derivation.params, ds.name):
                     add(forms, f, ds.name)
         for form in forms:
             for col in spec.study.raw.for_form(form).key_columns():
@@ -71,6 +86,8 @@ def crf_layout(raw_dir: Path, spec: Spec) -> tuple[Layout, dict[str, str]]:
             rows = list(csv.DictReader(fh))
     else:
         for p in sorted(Path(raw_dir).glob("*.csv")):
+            if p.name in SKIP_FILES:  # not forms (e.g. the simulator's fault ledger)
+                continue
             with p.open(newline="", encoding="latin-1") as fh:
                 header = next(csv.reader(fh), [])
             rows += [{"form": p.stem, "field": h, "label": h, "type": "text"} for h in header]

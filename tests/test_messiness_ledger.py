@@ -4,13 +4,14 @@ line is accounted for (reached an SDTM record, or is an exclusion the reconcilia
 
 The simulator writes its own ledger of what it injected (raw/_injected.csv, sdtm/simulate/messiness.py);
 the test joins that ledger to the SDTM stage's findings and lineage, which are computed independently
-of it. 43 subjects (PALACE) always; 500 subjects with `-m slow`.
+of it. 43 subjects (PALACE) always; 500 subjects with SF_MESSINESS_500=1.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,6 +153,7 @@ def test_every_injected_fault_is_reported_and_located_at_43_subjects(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("SF_MESSINESS_500") != "1", reason="minutes on a shared machine: SF_MESSINESS_500=1")
 def test_every_injected_fault_is_reported_and_located_at_500_subjects(tmp_path):
     p = prove(500, 20210524, tmp_path)
     print(f"\n500 subjects: injected {p.injected}, to report {p.to_report}, reported {p.reported}, located {p.located}; "
@@ -163,7 +165,7 @@ def test_a_spelling_the_codelist_does_not_declare_is_a_located_notice():
     """ct_map (sdtm/rules/collected.py): codelist OUT declares RECOVERED/RESOLVED (value) and "Recovered from
     Adverse Event" (decode). Case aside, "Recovered/resolved" and "RECOVERED/RESOLVED" are that declared
     spelling: mapped, no finding. "recovered / resolved" matches only once the blanks around '/' are
-    removed: mapped to the same term, and one NOTICE SD0204 names its line (3) and value."""
+    removed: mapped to the same term, and one NOTICE SD0205 names its line (3) and value."""
     from sdtm.rules.base import FILE, FORM, LINE, RawIdentity, Refs
     from sdtm.rules.collected import map_to_codelist
     from studyforge.spec.loader import load_spec
@@ -177,4 +179,4 @@ def test_a_spelling_the_codelist_does_not_declare_is_a_located_notice():
     out, notes = map_to_codelist(raw, "OUT", "AEOUT", frame, refs)
     assert out.tolist() == ["RECOVERED/RESOLVED"] * 3
     assert [(n.rule, n.severity.value, n.file, n.line, n.field, n.value) for n in notes] == [
-        ("SD0204", "NOTICE", "ae.csv", 3, "AEOUT", "recovered / resolved")]
+        ("SD0205", "NOTICE", "ae.csv", 3, "AEOUT", "recovered / resolved")]

@@ -40,8 +40,6 @@ DEFINE_ONLY: dict[tuple[str, str, str], str] = {}
 # it; the owner decides which (fix the rule, or add an EXERCISE entry below). xfail(strict=False) so the
 # suite stays green while they do; delete an entry once its case passes.
 KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
-    ("Analysis", "adrs", "death_var"): "occds (ADaM rules)",
-    ("Analysis", "adrs", "confirm_days"): "occds (ADaM rules)",
     ("Analysis", "adrs", "max_ne_between"): "occds (ADaM rules)",
     ("Analysis", "adrs", "accept_sd"): "occds (ADaM rules)",
     ("Analysis", "adrs", "before_reference_counts"): "occds (ADaM rules)",
@@ -52,20 +50,6 @@ KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
     ("Analysis", "adrs_timepoint", "window_before"): "occds (ADaM rules)",
     ("Analysis", "adrs_timepoint", "window_after"): "occds (ADaM rules)",
     ("Analysis", "adrs_timepoint", "confirmed_response_qualifies"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "fas_requires_arm"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "fas_requires_dose"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "death_cause"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "death_date_fill"): "occds (ADaM rules)",
-    ("Analysis", "adsl", "alive_sources"): "occds (ADaM rules)",
-    ("Tabulation", "age", "partial"): "eng (SDTM rule registry)",
-    ("Tabulation", "arm", "arm"): "eng (SDTM rule registry)",
-    ("Tabulation", "arm", "treated_form"): "eng (SDTM rule registry)",
-    ("Tabulation", "condition", "var"): "eng (SDTM rule registry)",
-    ("Tabulation", "condition", "nonempty"): "eng (SDTM rule registry)",
-    ("Tabulation", "recist_rs", "investigator"): "eng (SDTM rule registry)",
-    ("Tabulation", "recist_rs", "bicr"): "eng (SDTM rule registry)",
-    ("Tabulation", "suppqual", "split_text"): "eng (SDTM rule registry)",
-    ("Tabulation", "unit_convert", "unit"): "eng (SDTM rule registry)",
 }
 
 
@@ -81,6 +65,43 @@ class Exercise:
     params: dict | None = None                        # merged over the site's params, for both runs
     changes: tuple | None = None                      # explicit changed values of the field
     data: Any = None                                  # callable(inputs) -> inputs
+
+
+def _raw_changed(raw: dict, form: str, field: str, rows: int, value) -> dict:
+    """The raw forms with `field` of the first `rows` records of `form` set to value(old text)."""
+    from dataclasses import replace
+
+    f = raw[form].frame.copy()
+    f.loc[f.index[:rows], field] = [value(v) for v in f[field].iloc[:rows]]
+    return {**raw, form: replace(raw[form], frame=f)}
+
+
+def _partial_birth_dates(raw: dict) -> dict:
+    return _raw_changed(raw, "dm", "BRTHDAT", 5, lambda v: "UN" + v[2:])  # "14 MAR 1961" -> "UN MAR 1961"
+
+
+def _long_ae_term(raw: dict) -> dict:
+    return _raw_changed(raw, "ae", "AETERM", 1, lambda v: (v + " ") * (250 // (len(v) + 1) + 1))  # > 200 chars
+
+
+def _first_subject(sdtm: dict) -> str:
+    return str(sorted(sdtm["DM"].loc[sdtm["DM"]["ACTARMCD"] != "", "USUBJID"])[0])
+
+
+def _one_subject_without_arm(sdtm: dict) -> dict:
+    dm = sdtm["DM"].copy()
+    dm.loc[dm["USUBJID"] == _first_subject(sdtm), ["ARMCD", "ARM"]] = ""
+    return {**sdtm, "DM": dm}
+
+
+def _one_subject_without_dose(sdtm: dict) -> dict:
+    return {**sdtm, "EX": sdtm["EX"][sdtm["EX"]["USUBJID"] != _first_subject(sdtm)]}
+
+
+def _one_partial_death_date(sdtm: dict) -> dict:
+    dm = sdtm["DM"].copy()
+    dm.loc[dm["USUBJID"] == _first_subject(sdtm), ["DTHDTC", "DTHFL"]] = ["2030-06", "Y"]  # after all other data
+    return {**sdtm, "DM": dm}
 
 
 def _drop_tudtc(sdtm: dict) -> dict:
@@ -103,6 +124,24 @@ EXERCISE: dict[tuple[str, str, str], Exercise] = {
         site=("LB", "LBSEQ", ""), params={"sort": ["LBTESTCD", "LBORRES"]}),
     ("Tabulation", "visit", "unscheduled"): Exercise(
         "EX (the first site) has no unscheduled visits; SV has", site=("SV", "VISITNUM", "")),
+    ("Tabulation", "arm", "arm"): Exercise("the first site is ARMCD, which shows the code, not the name",
+                                           site=("DM", "ARM", "")),
+    ("Tabulation", "condition", "nonempty"): Exercise(
+        "no simulated PALACE subject died (DTHDTC empty), so DTHFL never sets; on a variable that is set it shows",
+        params={"var": "RFICDTC"}),
+    ("Tabulation", "age", "partial"): Exercise("five birth dates without their day", data=_partial_birth_dates),
+    ("Tabulation", "suppqual", "split_text"): Exercise("one verbatim AE term over 200 characters", data=_long_ae_term),
+    ("Analysis", "adsl", "fas_requires_arm"): Exercise("every simulated subject has an arm; here one has none",
+                                                        data=_one_subject_without_arm),
+    ("Analysis", "adsl", "fas_requires_dose"): Exercise("every simulated subject is dosed; here one is not",
+                                                         data=_one_subject_without_dose),
+    ("Analysis", "adsl", "death_date_fill"): Exercise("no simulated subject died; here one with a partial date",
+                                                       data=_one_partial_death_date),
+    ("Analysis", "adrs", "death_var"): Exercise("no simulated subject died; here one did",
+                                                 data=_one_partial_death_date),
+    ("Analysis", "adrs", "confirm_days"): Exercise(
+        "imaging is 12-weekly, so a 28-day confirmation interval and the generic 57 or 29 days are met alike; "
+        "100 days is not", changes=(100,)),
     ("Analysis", "adae", "imputation"): Exercise(
         "the generic change of a nested model only drops its first key (same default)",
         changes=({"start_fill": "last", "end_fill": "last", "start_not_before": "TRTSDT", "start_not_after_end": True,

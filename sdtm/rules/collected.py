@@ -57,7 +57,7 @@ def map_to_codelist(raw: pd.Series, codelist_id: str | None, field: str, frame, 
     declared = {k.strip().upper() for t in cl.terms for k in (t.value, t.decode or "", *t.synonyms) if k.strip()}
     undeclared = umap(raw, lambda u: ~u.astype(str).str.strip().str.upper().isin(declared)).astype(bool)
     variant = mapped.notna() & undeclared
-    notes = refs.row_findings(frame, variant, Severity.NOTICE, "SD0204",
+    notes = refs.row_findings(frame, variant, Severity.NOTICE, "SD0205",
                               f"spelling not declared in codelist {cl.id}; mapped to its term after normalizing "
                               "blanks and slashes", field, raw) if variant.any() else []
     if miss.any():
@@ -297,6 +297,14 @@ def unit_convert(frame, p: UnitConvertParams, refs: Refs):
     conv = (num + merged["offset"]) * merged["factor"]
     txt = _fmt_num(conv, p.decimals)
     if p.output == "number":  # --STRESN is --STRESC read as a number (SDTMIG 3.4 4.5.1): same rounding
-        return pd.to_numeric(txt.where(txt != "", None), errors="coerce").astype(float), []
+        text = has_val & num.isna() & known  # a result that is not a number arrives as text only: say so
+        limit = text & val.str.match(r"^\s*[<>]=?\s*[-+]?(\d+\.?\d*|\.\d+)\s*$")
+        var = refs.variable.name if refs.variable else ""
+        notes = refs.row_findings(frame, limit, Severity.NOTICE, "SD0402", f"result is a limit, not a number: "
+                                  f"{var} left empty, the text kept in the character result", p.value, val) \
+            + refs.row_findings(frame, text & ~limit, Severity.WARNING, "SD0403", f"result is not a number: {var} "
+                                "left empty, the text kept in the character result", p.value, val) \
+            if text.any() else []
+        return pd.to_numeric(txt.where(txt != "", None), errors="coerce").astype(float), notes
     # text: converted number, or the original text when it is not numeric (e.g. "<5")
     return txt.where(num.notna() | ~has_val, val).where(known | ~has_val, "").astype(str), []

@@ -151,15 +151,20 @@ def arm(frame, p: ArmParams, refs: Refs):
     failures (rows in the eligibility form and never treated) get ARMNRS 'SCREEN FAILURE'."""
     subj = refs_subject(frame)
     none = pd.Series(False, index=subj.index)
+    notes = [refs.finding(Severity.WARNING, "SD0702", f"{param} form {form!r} was not delivered: no subject "
+                          f"counts as {what}", value=form)
+             for param, form, what in (("treated_form", p.treated_form, "treated"),
+                                       ("screen_fail_form", p.screen_fail_form, "a screen failure"))
+             if form and refs.form(form) is None]
     treated = subj.isin(set(refs.usubjid_of(p.treated_form))) if refs.form(p.treated_form) is not None else none
     sf = subj.isin(set(refs.usubjid_of(p.screen_fail_form))) \
         if p.screen_fail_form and refs.form(p.screen_fail_form) is not None else none
     sf = sf & ~treated
     if p.output in ("ARMCD", "ARM"):
         val = p.armcd if p.output == "ARMCD" else p.arm
-        return pd.Series(np.where(sf, "", val), index=subj.index).astype(str), []
+        return pd.Series(np.where(sf, "", val), index=subj.index).astype(str), notes
     if p.output in ("ACTARMCD", "ACTARM"):
         val = p.armcd if p.output == "ACTARMCD" else p.arm
-        return pd.Series(np.where(treated, val, ""), index=subj.index).astype(str), []
+        return pd.Series(np.where(treated, val, ""), index=subj.index).astype(str), notes
     return pd.Series(np.select([sf, ~treated], ["SCREEN FAILURE", "ASSIGNED, NOT TREATED"], ""),
-                     index=subj.index).astype(str), []
+                     index=subj.index).astype(str), notes
