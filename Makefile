@@ -24,8 +24,11 @@ test: $(STAMP)
 	STUDYFORGE_STRING_STORAGE=python $(BIN)/python -m pytest -n 2 -q
 	STUDYFORGE_STRING_STORAGE=pyarrow $(BIN)/python -m pytest -n 2 -q $(ARROW_TESTS)
 
+# Every benchmark under both string layouts; raw -> SDTM also on BASELINE (the round's starting code, in a
+# temporary git worktree) in the same run, so the ratio is real. `make bench BASELINE=` skips it.
+BASELINE ?= ca6fa4f
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(if $(BASELINE),--baseline $(BASELINE)) $(BENCH)
 
 lint: $(STAMP)
 	$(BIN)/ruff check studyforge sdtm adam results benchmarks tests

@@ -1,11 +1,15 @@
 """`make bench`: run every benchmarks/bench_*.py module's run() and print what each measured.
 
-Benchmarks report numbers; they never fail the test suite. `python -m benchmarks NAME` runs one.
+Benchmarks report numbers; they never fail the test suite. `python -m benchmarks NAME` runs one;
+`--baseline REV` also runs the raw -> SDTM bench on git revision REV (a temporary worktree) in the same
+run and prints the ratios; `--sizes 10000` limits the SDTM bench to those subject counts.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
+import inspect
 import pkgutil
 import sys
 import time
@@ -14,14 +18,23 @@ import benchmarks
 
 
 def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks")
+    ap.add_argument("names", nargs="*", help="run the benchmarks whose module name contains one of these")
+    ap.add_argument("--baseline", metavar="REV", help="git revision to measure raw -> SDTM against, same run")
+    ap.add_argument("--sizes", metavar="N,N", help="subject counts for the SDTM bench (default 1000,10000)")
+    args = ap.parse_args(argv)
     names = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_"))
-    if argv:
-        names = [n for n in names if any(a in n for a in argv)]
+    if args.names:
+        names = [n for n in names if any(a in n for a in args.names)]
+    options = {"baseline": args.baseline or None,
+               "sizes": tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None}
     for name in names:
         mod = importlib.import_module(f"benchmarks.{name}")
         print(f"\n=== {name}: {(mod.__doc__ or '').strip().splitlines()[0] if mod.__doc__ else ''}", flush=True)
+        accepted = inspect.signature(mod.run).parameters
+        kwargs = {k: v for k, v in options.items() if v is not None and k in accepted}
         t0 = time.perf_counter()
-        mod.run()
+        mod.run(**kwargs)
         print(f"--- {name} done in {time.perf_counter() - t0:.1f} s", flush=True)
     return 0
 

@@ -16,13 +16,13 @@ import textwrap
 STORAGES = ("python", "pyarrow") if importlib.util.find_spec("pyarrow") else ("python",)
 
 
-def measure_in_child(code: str, storage: str | None = None) -> dict:
+def measure_in_child(code: str, storage: str | None = None, cwd: str | None = None) -> dict:
     """Run `code` in a fresh interpreter; it must print one JSON object as its last line.
 
     `storage` ("python" | "pyarrow") sets pandas' string storage before `code` runs, so every text
     column the child makes has that layout.  The child's peak RSS (ru_maxrss, KiB on Linux) is added as
     `peak_rss_mib`, so each measured step starts from a clean process and one step's memory does not
-    hide another's.
+    hide another's.  `cwd`: the source tree to run in (its packages shadow the installed ones).
     """
     prefix = "" if storage is None else (
         f"import pandas as _pd\n_pd.options.mode.string_storage = {storage!r}\n"
@@ -33,7 +33,7 @@ def measure_in_child(code: str, storage: str | None = None) -> dict:
         print(_j.dumps({"__peak_rss_kib": _r.getrusage(_r.RUSAGE_SELF).ru_maxrss}))
         """
     )
-    out = subprocess.run([sys.executable, "-c", wrapper], check=True, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", wrapper], check=True, capture_output=True, text=True, cwd=cwd)
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
     result = json.loads(lines[-2]) if len(lines) >= 2 else {}
     result["peak_rss_mib"] = json.loads(lines[-1])["__peak_rss_kib"] / 1024

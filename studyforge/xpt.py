@@ -45,6 +45,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,7 +356,7 @@ class _Column:
     length: int
     fmt: ParsedFormat | None
     data: np.ndarray          # numeric: float64 values; character: (k+1, length) distinct values
-    codes: np.ndarray | None = None   # character: row -> index into data (-1 = missing = last);
+    codes: np.ndarray | None = None   # character: row -> row of data (missing -> the blank last row);
                                       # numeric: special missing byte per row (0 = none), or None
 
     static: bool = False      # every row has the same bytes: filled once per buffer, not per chunk
@@ -374,8 +375,8 @@ class _Column:
     def fill(self, dest: np.ndarray, a: int, b: int) -> None:
         """Write rows a..b of this column into `dest`, the (b-a, length) slice of the records."""
         if self.is_char:
-            # gather the fixed-width values by code (-1, missing, picks the blank last row) as machine
-            # words: several times faster than a gather of w-byte void items
+            # gather the fixed-width values by code as machine words: several times faster than a
+            # gather of w-byte void items
             got = self.words.take(self.codes[a:b], axis=0)
             if got.ndim == 1:
                 dest.view(got.dtype)[:, 0] = got
@@ -434,19 +435,27 @@ def _factorize_str_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 _PARALLEL_ROWS = 100_000   # below this, threads cost more than they save
 
-
 def _factorize_text_columns(df: pd.DataFrame, given: Mapping[str, tuple[np.ndarray, np.ndarray]],
                             pool: ThreadPoolExecutor | None) -> dict[str, Any]:
-    """Column -> (codes, uniques), or a Future of them, for every text column.  Big frames are
-    hashed on `pool` (both string hash tables release the GIL while hashing) while the caller goes
-    on checking columns in order, so refusals are the same as a serial pass."""
+    """Column -> (codes, uniques), or a Future of them, for every Python-string column.  Big frames
+    are hashed on `pool` (the str hash table releases the GIL while hashing) while the caller goes on
+    checking columns in order, so refusals are the same as a serial pass.  Arrow strings are left to
+    the caller, one at a time: Arrow's hash kernel is fast, and two at once held 10 MiB more."""
     out: dict[str, Any] = dict(given)
-    todo = [c for c in df.columns if c not in out and text_layout(df[c].dtype) is not None]
+    todo = [c for c in df.columns if c not in out and text_layout(df[c].dtype) == "python"]
     if pool is None or len(df) < _PARALLEL_ROWS or len(todo) < 2:
         return out
     for c in todo:
-        out[c] = pool.submit(factorize_text, df[c])
+        out[c] = pool.submit(_factorize_compact, df[c])
     return out
+
+
+def _factorize_compact(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """factorize_text with the codes made compact at once (the int32 ones are freed in the thread)."""
+    if text_layout(s.dtype) == "arrow":
+        return _factorize_arrow(s, compact=True)
+    codes, uniq = factorize_text(s)
+    return _compact_codes(codes, len(uniq)), uniq
 
 
 def _result(x: Any) -> Any:
@@ -474,7 +483,7 @@ def factorize_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     table after an identity dedupe, object and categorical columns pd.factorize."""
     layout = text_layout(s.dtype)
     if layout == "arrow":
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        return _factorize_arrow(s)
     elif layout == "python":
         codes, uniq = factorize_str_objects(s.to_numpy(dtype=object))
     else:
@@ -486,14 +495,56 @@ def factorize_text(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return codes, np.asarray(uniq, dtype=object)
 
 
+def _factorize_arrow(s: pd.Series, compact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """factorize_text for Arrow strings: Arrow's dictionary_encode on the column's own buffers (one
+    dictionary for all chunks); its int32 indices become the codes (nulls -> -1), or with `compact`
+    the narrowest unsigned codes (nulls -> k, see _compact_codes), cast by Arrow, so no int32 copy
+    of the column is ever made in numpy."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s.array)                     # the column's Arrow data, no copy
+    enc = pc.dictionary_encode(arr, null_encoding="mask")
+    chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
+    dictionary = chunks[0].dictionary if chunks else pa.array([], type=pa.string())
+    k = len(dictionary)
+    target = _compact_dtype(k) if compact else np.int32
+    parts = []
+    for ch in chunks:
+        idx = ch.indices
+        if idx.null_count:
+            idx = pc.fill_null(idx, k if compact else -1)
+        if compact:
+            idx = idx.cast(pa.from_numpy_dtype(target))
+        parts.append(idx.to_numpy(zero_copy_only=False))
+    codes = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, dtype=target)
+    return codes, np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _compact_dtype(k: int) -> type:
+    return np.uint8 if k < 1 << 8 else np.uint16 if k < 1 << 16 else np.uint32
+
+
+def _compact_codes(codes: np.ndarray, k: int) -> np.ndarray:
+    """Codes as the narrowest unsigned integers holding 0..k, missing (-1) -> k (the table's blank row):
+    a quarter or an eighth of int32's memory, and no sign test while filling."""
+    out = codes.astype(_compact_dtype(k))
+    missing = codes < 0
+    if missing.any():
+        out[missing] = k
+    return out
+
+
 def _char_column(df: pd.DataFrame, ds: str, col: str, length: int | None,
                  factorized: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Factorize the column, check and encode only its distinct values: (k+1, width) blank-padded
     bytes (last row blank, for missing) and per-row codes (-1 = missing -> the last row).
     `factorized`: (codes, uniques) of the column already made by the caller (not redone)."""
     s = df[col]
-    codes, uniq = factorized if factorized is not None else factorize_text(s)
+    codes, uniq = factorized if factorized is not None else _factorize_compact(s)
     uniq = np.asarray(uniq, dtype=object)
+    if codes.dtype.kind == "i":                # -1 for missing: the blank row k instead (the same bytes)
+        codes = _compact_codes(codes, len(uniq))
 
     def first_row(mask: np.ndarray) -> int:
         return int(np.flatnonzero(np.isin(codes, np.flatnonzero(mask)))[0])
@@ -523,7 +574,7 @@ def _char_column(df: pd.DataFrame, ds: str, col: str, length: int | None,
     width = length if length is not None else max(int(lens.max()) if len(lens) else 0, 1)
     table = np.append(uniq, "").astype(f"S{width}").view(np.uint8).reshape(-1, width).copy()
     table[table == 0] = 0x20
-    return table, np.asarray(codes)
+    return table, codes
 
 
 def _numeric_values(df: pd.DataFrame, ds: str, col: str, fmt: ParsedFormat | None) -> np.ndarray:
@@ -643,7 +694,8 @@ def _columns_in_order(df: pd.DataFrame, name: str, labels: Mapping[str, str], le
             values = _numeric_values(df, name, c, fmt)
             codes = _special_codes(name, c, special_missing[c], values, df) if c in special_missing else None
             values = np.ascontiguousarray(values, dtype=np.float64)
-            bad = np.abs(values) > IBM_MAX           # inf too, NaN not; checked before any write
+            bad = values > IBM_MAX                   # inf too, NaN not; checked before any write
+            bad |= values < -IBM_MAX
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise XptError(f"{name}.{c}: value {float(values[i])!r} at {_row_ref(df, i)} is outside the "
@@ -713,7 +765,7 @@ def _record_count(block: np.ndarray, reclen: int) -> int:
     return n
 
 
-_CHUNK_BYTES = 1 << 21   # records are assembled and written ~2 MiB at a time (cache and page friendly)
+_CHUNK_BYTES = 1 << 20   # records are assembled and written ~1 MiB at a time (cache and page friendly)
 
 
 _START_WRITEBACK = hasattr(os, "posix_fadvise")
@@ -729,6 +781,60 @@ def _start_writeback(fh: Any) -> None:
         pass
 
 
+_GROUP_ROWS = 1 << 14          # at most this many value combinations in a merged character table
+_GROUP_BYTES = 1 << 18         # and at most this many bytes in it (it stays in the CPU cache)
+
+
+def _fillers(columns: list[_Column], positions: list[int]) -> list[tuple[_Column, int]]:
+    """What fills the records, and where: adjacent character columns whose value combinations are few
+    (constant columns, a test code beside its name, a result beside its unit) merge into one column
+    over the table of their combinations, so a record gets one strided copy for the run instead of
+    one per column (the copies into 80-odd-byte rows, not the gathers, are what costs)."""
+    out: list[tuple[_Column, int]] = []
+    run: list[tuple[_Column, int]] = []
+
+    def used(c: _Column) -> int:
+        return int(c.codes.max()) + 1
+
+    def flush() -> None:
+        if len(run) > 1:
+            out.append((_merged([c for c, _ in run]), run[0][1]))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for c, pos in zip(columns, positions):
+        if not c.is_char or not len(c.codes):
+            flush()
+            out.append((c, pos))
+            continue
+        if run:
+            k = int(np.prod([used(x) for x, _ in run], dtype=np.int64)) * used(c)
+            width = sum(x.length for x, _ in run) + c.length
+            if k > _GROUP_ROWS or k * (-(-width // 8) * 8) > _GROUP_BYTES:
+                flush()
+        run.append((c, pos))
+    flush()
+    return out
+
+
+def _merged(cols: list[_Column]) -> _Column:
+    """One character column standing for adjacent ones: its table holds every combination of their used
+    values side by side (mixed-radix order), its code is the members' codes in that radix."""
+    table = cols[0].data[:int(cols[0].codes.max()) + 1]
+    codes = cols[0].codes.astype(np.uint16)     # _GROUP_ROWS combinations fit 16 bits
+    for c in cols[1:]:
+        k = int(c.codes.max()) + 1
+        t = c.data[:k]
+        table = np.concatenate([np.repeat(table, k, axis=0), np.tile(t, (len(table), 1))], axis=1)
+        codes *= np.uint16(k)
+        codes += c.codes
+    for c in cols:                       # the members' codes are not needed any more: free their memory
+        c.codes = None
+    return _Column("+".join(c.name for c in cols), "", True, table.shape[1], None, np.ascontiguousarray(table),
+                   _compact_codes(codes, len(table) - 1), all(c.static for c in cols))
+
+
 @dataclass
 class _Plan:
     header: bytes
@@ -737,10 +843,11 @@ class _Plan:
     records: int
     reclen: int
     meta: XptMetadata
+    fillers: list[tuple[_Column, int]] = field(default_factory=list)
 
     def fill(self, rows: np.ndarray, a: int, b: int, skip_static: bool = False) -> None:
         """Fill rows a..b; skip_static leaves constant columns as an earlier fill of `rows` left them."""
-        for c, pos in zip(self.columns, self.positions):
+        for c, pos in self.fillers:
             if not (skip_static and c.static):
                 c.fill(rows[:, pos:pos + c.length], a, b)
 
@@ -771,7 +878,7 @@ def _plan(df: pd.DataFrame, name: str, label: str | None, labels: Mapping[str, s
     reclen = sum(c.length for c in columns)
     meta = XptMetadata(name, ds_label, created, created, variables, n,
                        special_missing={k: pd.Series(v, dtype=object) for k, v in (special_missing or {}).items()})
-    plan = _Plan(header, columns, positions, n, reclen, meta)
+    plan = _Plan(header, columns, positions, n, reclen, meta, _fillers(columns, positions))
     if n:
         last = np.empty((1, reclen), dtype=np.uint8)
         plan.fill(last, n - 1, n)
@@ -814,32 +921,52 @@ def _write_xpt_info(df: pd.DataFrame, path: Path | str, *, name: str, label: str
     plan = _plan(df, name, label, labels, lengths, formats, created, special_missing, factorized)
     n, reclen = plan.records, plan.reclen
     step = max(1, _CHUNK_BYTES // reclen)
-    # two buffers: one is filled while the other is being written (the write releases the GIL)
-    bufs = [np.empty(min(n, step) * reclen, dtype=np.uint8) for _ in range(2 if n > step else 1)]
-    pending: list[Future | None] = [None] * len(bufs)
-    with atomic_open(path, "wb") as fh, ThreadPoolExecutor(max_workers=1) as writer:
+    chunks = [(a, min(n, a + step)) for a in range(0, n, step)]
+    # up to two chunks are filled at once (numpy's gathers and copies release the GIL) while earlier
+    # ones are written, in order, by the writer thread; four buffers go round
+    nbuf = min(len(chunks), 4) or 1
+    bufs = [np.empty(min(n, step) * reclen, dtype=np.uint8) for _ in range(nbuf)]
+    written: list[Future | None] = [None] * nbuf
+    filling: deque[tuple[int, Future]] = deque()
+    with atomic_open(path, "wb") as fh, ThreadPoolExecutor(max_workers=1) as writer, \
+            ThreadPoolExecutor(max_workers=2 if len(chunks) > 2 else 1) as fillers:
 
         def put(view: memoryview, k: int) -> None:
             fh.write(view)
-            if _START_WRITEBACK and k % 8 == 7:    # every ~16 MiB
+            if _START_WRITEBACK and k % 16 == 15:  # every ~16 MiB
                 _start_writeback(fh)
+
+        def fill(k: int) -> memoryview:
+            a, b = chunks[k]
+            rows = bufs[k % nbuf][:(b - a) * reclen].reshape(b - a, reclen)
+            # every byte of every record is covered by a column; constant columns keep the bytes the
+            # first fill of this buffer put there (later chunks are the same or a prefix of it)
+            plan.fill(rows, a, b, skip_static=k >= nbuf)
+            return memoryview(bufs[k % nbuf][:(b - a) * reclen])
+
+        def hand_over() -> None:
+            k, fut = filling.popleft()
+            written[k % nbuf] = writer.submit(put, fut.result(), k)
 
         fh.write(plan.header)
         try:
-            for k, a in enumerate(range(0, n, step)):
-                b = min(n, a + step)
-                i = k % len(bufs)
-                if pending[i] is not None:
-                    pending[i].result()
-                rows = bufs[i][:(b - a) * reclen].reshape(b - a, reclen)
-                # every byte of every record is covered by a column; constant columns keep the bytes the
-                # first fill of this buffer put there (later chunks are the same or a prefix of it)
-                plan.fill(rows, a, b, skip_static=k >= len(bufs))
-                pending[i] = writer.submit(put, memoryview(bufs[i][:(b - a) * reclen]), k)
+            for k in range(len(chunks)):
+                if written[k % nbuf] is not None:
+                    written[k % nbuf].result()     # the buffer is free again
+                filling.append((k, fillers.submit(fill, k)))
+                if len(filling) > 1:
+                    hand_over()
+            while filling:
+                hand_over()
         finally:
-            for f in pending:
-                if f is not None:
-                    f.result()
+            for _, fut in filling:
+                fut.cancel()
+            for fut in [f for _, f in filling] + written:
+                if fut is not None and not fut.cancelled():
+                    fut.exception()
+        for fut in written:
+            if fut is not None:
+                fut.result()
         fh.write(b" " * ((-n * reclen) % RECORD))
     return plan.meta
 
