@@ -83,15 +83,31 @@ def subject_date(frame, p: SubjectDateParams, refs: Refs):
 class AgeParams(Params):
     birth: str = Field(description="raw birth date field (EDC text)")
     ref: str = Field(description="reference date variable, e.g. RFICDTC")
-    partial: Literal["unambiguous", "missing"] = "unambiguous"
+    partial: Literal["unambiguous", "missing", "youngest"] = Field(
+        default="unambiguous",
+        description="partial birth date: unambiguous (age only when every possible birth date gives the same "
+                    "age), missing (no age unless the birth date is complete), youngest (age from the latest "
+                    "possible birth date: the last day of the known month, else 31 December; never overstates "
+                    "age)")
 
 
-@variable_rule("age", AgeParams, reads=lambda p: [p.ref], fields=lambda p: [p.birth],
-               method="Whole years from {birth} to {ref}; a partial birth date gives an age only when every "
-                      "possible birth date in it gives the same age ({partial})")
+def _age_method(p: AgeParams) -> str:
+    partial = {
+        "unambiguous": "a partial birth date gives an age only when every possible birth date in it gives the "
+                       "same age; otherwise AGE is empty",
+        "missing": "a partial birth date gives no age",
+        "youngest": "a partial birth date is imputed to its latest possible day (last day of the known month, "
+                    "else 31 December of the known year), i.e. the youngest age the subject can have, so AGE "
+                    "never overstates age; BRTHDTC keeps the partial date as collected",
+    }[p.partial]
+    return f"Whole years from {p.birth} to {p.ref}, birthday not yet reached counting one year less; {partial}"
+
+
+@variable_rule("age", AgeParams, reads=lambda p: [p.ref], fields=lambda p: [p.birth], method=_age_method)
 def age(frame, p: AgeParams, refs: Refs):
     """Whole years from birth to the reference date. A partial birth date gives an age only when
-    every possible birth date in it gives the same age ('unambiguous'); otherwise empty + WARNING."""
+    every possible birth date in it gives the same age ('unambiguous'), never ('missing'), or from its
+    latest possible day ('youngest', a NOTICE per imputed age); otherwise empty + WARNING."""
     raw = refs.field(frame, p.birth)
     iso, err = _dates.edc_date_to_iso(raw)
     notes = refs.row_findings(frame, err, Severity.ERROR, "SD0301", "unparseable or impossible date", p.birth, raw)
@@ -110,6 +126,11 @@ def age(frame, p: AgeParams, refs: Refs):
     out = a_old.where(a_old == a_young)
     if p.partial == "missing":
         out = out.where(d.notna())
+    if p.partial == "youngest":
+        imputed = y.notna() & ref.notna() & out.isna() & a_old.notna()
+        notes += refs.row_findings(frame, imputed, Severity.NOTICE, "SD0702", "partial birth date: AGE from the "
+                                   "latest possible birth date (youngest possible age)", p.birth, raw)
+        out = a_old
     amb = y.notna() & ref.notna() & out.isna()
     notes += refs.row_findings(frame, amb, Severity.WARNING, "SD0701", "partial birth date: age not determinable "
                                "unambiguously; AGE left empty", p.birth, raw)
