@@ -21,26 +21,38 @@ class TrialSummaryParams(Params):
                              description="study start = earliest complete date of this DATASET.VARIABLE")
     actsub_from: str | None = Field(default="DM.ACTARMCD", pattern=r"^[A-Z][A-Z0-9]*\.[A-Z][A-Z0-9]*$",
                                     description="ACTSUB = subjects with this DATASET.VARIABLE not empty (dosed)")
+    sendtc_from: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9]*\.[A-Z][A-Z0-9]*$",
+                                    description="study end = latest complete date of this DATASET.VARIABLE "
+                                                "(e.g. DM.RFPENDTC); a SENDTC row in `rows` is replaced")
 
 
 @dataset_rule("trial_summary", TrialSummaryParams,
-              method="Trial summary rows of the study specification; SSTDTC = earliest {sstdtc_from}; ACTSUB = "
-                     "number of subjects with {actsub_from}")
+              method="Trial summary rows of the study specification; SSTDTC = earliest {sstdtc_from}; SENDTC = "
+                     "latest {sendtc_from}; ACTSUB = number of subjects with {actsub_from}")
 def build_ts(p: TrialSummaryParams, refs: Refs):
     """Static TS rows from the spec plus SSTDTC = earliest informed consent in DM (FDA TCG: SSTDTC
     is required; its absence is a technical rejection) and ACTSUB = subjects dosed (DM ACTARMCD)."""
-    rows = [dict(r) for r in p.rows if r.get("TSPARMCD") != "SSTDTC"]
+    derived = {"SSTDTC"} | ({"SENDTC"} if p.sendtc_from else set())
+    rows = [dict(r) for r in p.rows if r.get("TSPARMCD") not in derived]
     notes = []
-    ds_name, var = p.sstdtc_from.split(".")
-    src = refs.datasets.get(ds_name)
-    dates = src[var][src[var].str.len() >= 10].str.slice(0, 10) if src is not None and var in src.columns \
-        else pd.Series([], dtype=str)
-    if len(dates):
-        rows.append({"TSPARMCD": "SSTDTC", "TSPARM": "Study Start Date", "TSVAL": dates.min()})
-    else:
-        rows.append({"TSPARMCD": "SSTDTC", "TSPARM": "Study Start Date", "TSVAL": "", "TSVALNF": "UNK"})
-        notes.append(refs.finding(Severity.ERROR, "SD1201", "SSTDTC cannot be derived: no complete date in "
-                                  + p.sstdtc_from, variable="TSVAL"))
+
+    def complete_dates(source: str) -> pd.Series:
+        ds_name, var = source.split(".")
+        src = refs.datasets.get(ds_name)
+        return src[var][src[var].str.len() >= 10].str.slice(0, 10) if src is not None and var in src.columns \
+            else pd.Series([], dtype=str)
+
+    for parmcd, parm, source, agg in (("SSTDTC", "Study Start Date", p.sstdtc_from, "min"),
+                                      ("SENDTC", "Study End Date", p.sendtc_from, "max")):
+        if source is None:
+            continue
+        dates = complete_dates(source)
+        if len(dates):
+            rows.append({"TSPARMCD": parmcd, "TSPARM": parm, "TSVAL": getattr(dates, agg)(), "TSVCDREF": "ISO 8601"})
+        else:
+            rows.append({"TSPARMCD": parmcd, "TSPARM": parm, "TSVAL": "", "TSVALNF": "UNK"})
+            notes.append(refs.finding(Severity.ERROR, "SD1201", f"{parmcd} cannot be derived: no complete date in "
+                                      + source, variable="TSVAL"))
     if p.actsub_from:
         ds_name, var = p.actsub_from.split(".")
         src = refs.datasets.get(ds_name)
