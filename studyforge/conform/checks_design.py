@@ -120,14 +120,7 @@ def treated_subjects_have_age(view: PackageView) -> list[Finding]:
 
 # --- TS: controlled terminology and null flavors -----------------------------------------------
 
-# TSVAL codelist of each parameter whose value CDISC CT controls (SDTMIG 3.4 TS; CDISC CT "Trial Summary
-# Parameter" value codelists): standard facts, not study content.
-TS_VALUE_CODELISTS = {
-    "ADAPT": "NY", "ADDON": "NY", "RANDOM": "NY", "HLTSUBJI": "NY", "EXTTIND": "NY", "DMCIND": "NY",
-    "DOSFRQ": "FREQ", "DOSU": "UNIT", "DOSFRM": "FRM", "ROUTE": "ROUTE", "INTMODEL": "INTMODEL",
-    "INTTYPE": "INTTYPE", "SEXPOP": "SEXPOP", "STYPE": "STYPE", "TBLIND": "TBLIND", "TCNTRL": "TCNTRL",
-    "TINDTP": "TINDTP", "TPHASE": "TPHASE", "TTYPE": "TTYPE",
-}
+TS_VALUE_CODELISTS = standards.TS_VALUE_CODELISTS
 # ISO 21090 NullFlavor terms (SDTMIG 3.4 TS assumptions)
 NULL_FLAVORS = {"NI", "INV", "OTH", "PINF", "NINF", "UNC", "DER", "UNK", "ASKU", "NAV", "NASK", "QS", "TRC",
                 "MSK", "NA", "NP"}
@@ -139,11 +132,9 @@ ISO_PARAMS = {"AGEMIN", "AGEMAX", "LENGTH", "CRMDUR", "SDMDUR", "PLNTRDUR", "PTR
 @lru_cache(maxsize=1)
 def _ct_tables() -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, str]], set[str]]:
     """(TSPARMCD -> C-code, C-code -> TSPARM, codelist -> {term: C-code}, every term C-code) of the shipped CT."""
-    ct = standards.sdtm_ct()
-    by_cl = {cl: dict(zip(g["Term Submission Value"], g["Term Code"]))
-             for cl, g in ct.groupby("Codelist Submission Value", sort=False)}
+    by_cl = standards.sdtm_ct_terms()
     parm = by_cl.get("TSPARM", {})
-    return by_cl.get("TSPARMCD", {}), {c: t for t, c in parm.items()}, by_cl, set(ct["Term Code"])
+    return by_cl.get("TSPARMCD", {}), {c: t for t, c in parm.items()}, by_cl, set(standards.sdtm_ct()["Term Code"])
 
 
 def _pinned_ct(view: PackageView) -> str | None:

@@ -16,8 +16,6 @@ from tests.conform.builder import S1, S2, adam_frames, make_spec, memory_view, s
 from tests.sdtm.test_design_checks import DESIGN_CHECKS
 
 NO_DEFINE = {"SF-FDA-0004"}  # in-memory views have no define.xml; file-based tests cover it
-# the hand-built TS holds 2 of the parameters the FDA expects; SF-FDA-0201 is tested in tests/sdtm/test_design_ts.py
-NO_DEFINE |= {"SF-FDA-0201"}
 
 
 def _key(f):
