@@ -16,7 +16,6 @@ from .. import _dates
 from ..rules.base import FILE, FORM, LINE, SUBJECT_ID, Params, Refs, Used, dataset_rule
 from ..vocabulary import norm_key
 
-
 TS_COLUMN = re.compile(r"^(TSPARMCD|TSPARM|TSVAL\d*|TSVALNF|TSVALCD|TSVCDREF|TSVCDVER|TSGRPID)$")
 
 

@@ -13,7 +13,7 @@ from studyforge.findings import Severity
 
 from .. import _dates
 from .base import BOOKKEEPING, FORM, LINE, SUBJECT_ID, VISIT, Params, Refs, Used, dataset_rule
-from .builders import DUPLICATES_HELP, Duplicates, dedupe_form, empty_rows, missing_form, tagged
+from .builders import dedupe_form, empty_rows, missing_form, tagged
 
 
 class VisitEvidence(Params):
@@ -31,7 +31,6 @@ class SubjectVisitsParams(Params):
                                                                 "are errors")
     also: list[VisitEvidence] = Field(default_factory=list, description="other forms whose records show that a "
                                                                         "visit took place (first listed first)")
-    duplicates: Duplicates = Field(default="drop", description=DUPLICATES_HELP)
 
 
 def _method(p: SubjectVisitsParams) -> str:
@@ -50,7 +49,7 @@ def build_subject_visits(p: SubjectVisitsParams, refs: Refs):
         notes.append(missing_form(refs, p.form))
         base = empty_rows()
     else:
-        base, got = dedupe_form(refs, base, p.unique, p.form, p.duplicates)
+        base, got = dedupe_form(refs, base, p.unique, p.form)  # exact duplicates dropped, reported
         notes += got
     seen = pd.MultiIndex.from_arrays([base[SUBJECT_ID].astype(str), base[VISIT].astype(str)])
     extra = []

@@ -83,3 +83,32 @@ def test_palace_ts_is_clean(kit_build):
     assert ts.loc["DOSFRQ", "TSVALCD"] == "C64529"
     # SENDTC = latest complete DM.RFPENDTC of the kit (101-001 ends 2021-06-29; later ones checked by the max)
     assert ts.loc["SENDTC", "TSVAL"] == max(d for d in ds["DM"]["RFPENDTC"] if len(d) >= 10)[:10]
+
+
+def _build_ts(spec, params):
+    from sdtm.rules import load_all, rule
+    from tests.sdtm.rulekit import refs
+
+    load_all()
+    dm = pd.DataFrame({"USUBJID": ["S1", "S2"], "RFICDTC": ["2021-03-01", "2021-03-02"],
+                       "RFPENDTC": ["2021-12-01", "2022-01"], "ACTARMCD": ["LAN120", ""]})
+    b = rule("trial_summary")
+    frame, notes = b.fn(b.parse(params), refs(spec, "TS", datasets={"DM": dm}))
+    return frame.set_index("TSPARMCD"), notes
+
+
+def test_trial_summary_fills_parm_and_ct_codes_from_the_pinned_ct(sdtm_spec):
+    rows = [{"TSPARMCD": "DOSFRQ", "TSVAL": "EVERY 4 WEEKS"}, {"TSPARMCD": "TBLIND", "TSVAL": "OPEN"},
+            {"TSPARMCD": "PCLAS", "TSVAL": "Somatostatin Analog"}, {"TSPARMCD": "DOSE", "TSVAL": "120", "DOSE": "x"}]
+    ts, notes = _build_ts(sdtm_spec, {"rows": rows, "sendtc_from": "DM.RFPENDTC"})
+    # FREQ 'EVERY 4 WEEKS' = C64529 (SDTM CT 2025-03-28, the PALACE pin); TSPARM of PCLAS = 'Pharmacologic Class'
+    assert tuple(ts.loc["DOSFRQ", ["TSPARM", "TSVALCD", "TSVCDREF", "TSVCDVER"]]) == (
+        "Dosing Frequency", "C64529", "CDISC CT", "2025-03-28")
+    assert ts.loc["PCLAS", "TSPARM"] == "Pharmacologic Class" and ts.loc["PCLAS", "TSVALCD"] == ""
+    # 'OPEN' is no TBLIND term: left uncoded, an error; 'DOSE' is no TS variable: ignored, an error
+    assert ts.loc["TBLIND", "TSVALCD"] == "" and sorted(n.rule for n in notes) == ["SD1211", "SD1212"]
+    # SENDTC = latest complete RFPENDTC (2022-01 is partial: not used) = 2021-12-01; SSTDTC = 2021-03-01
+    assert ts.loc["SENDTC", "TSVAL"] == "2021-12-01" and ts.loc["SSTDTC", "TSVAL"] == "2021-03-01"
+    # ct_codes off: the rows as written; no sendtc_from: no SENDTC
+    ts, _ = _build_ts(sdtm_spec, {"rows": rows[:1], "ct_codes": False})
+    assert "TSVALCD" not in ts.columns and ts.loc["DOSFRQ", "TSPARM"] == "" and "SENDTC" not in ts.index
