@@ -37,6 +37,23 @@ def sas_days(values: pd.Series) -> np.ndarray:
     return umap(_text(values), lambda u: _shared.iso_to_sas_date(u).astype(float)).to_numpy(dtype=float)
 
 
+def partial_day_range(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) possible day (SAS) of a partial date ('2021-06' -> June 1..30, '2021' -> Jan 1..Dec 31);
+    NaN for complete, empty or invalid values: the interval every date the partial value allows lies in."""
+    def bounds(u: pd.Series) -> pd.DataFrame:
+        p = _shared.parse_iso8601(u)
+        partial = p["precision"].isin(["year", "month"]).to_numpy()
+        lo, _ = _shared.impute_date(u, fill="first")
+        hi, _ = _shared.impute_date(u, fill="last")
+        return pd.DataFrame({"lo": np.where(partial, lo, np.nan), "hi": np.where(partial, hi, np.nan)})
+    txt = _text(values)
+    codes, uniq = pd.factorize(txt.to_numpy(dtype=object))
+    if len(uniq) == 0:
+        return np.array([], dtype=float), np.array([], dtype=float)
+    b = bounds(pd.Series(np.asarray(uniq, dtype=object), dtype=object))
+    return b["lo"].to_numpy(dtype=float)[codes], b["hi"].to_numpy(dtype=float)[codes]
+
+
 def complete_date(values: pd.Series) -> pd.Series:
     """datetime64 of complete dates; NaT otherwise."""
     d = sas_days(values)

@@ -64,3 +64,21 @@ def adam_ct(version: str = "2025-09-26") -> pd.DataFrame:
 @lru_cache(maxsize=None)
 def define_ct(version: str = "2025-09-26") -> pd.DataFrame:
     return _read(f"ct/Define-XML_CT_{version}.csv")
+
+
+# The CDISC CT codelist of TSVAL for each TS parameter whose value CT controls (SDTMIG 3.4 TS; CDISC CT
+# "Trial Summary Parameter" value codelists). Shared by the TS builder (it fills TSVALCD) and its check.
+TS_VALUE_CODELISTS = {
+    "ADAPT": "NY", "ADDON": "NY", "RANDOM": "NY", "HLTSUBJI": "NY", "EXTTIND": "NY", "DMCIND": "NY",
+    "DOSFRQ": "FREQ", "DOSU": "UNIT", "DOSFRM": "FRM", "ROUTE": "ROUTE", "INTMODEL": "INTMODEL",
+    "INTTYPE": "INTTYPE", "SEXPOP": "SEXPOP", "STYPE": "STYPE", "TBLIND": "TBLIND", "TCNTRL": "TCNTRL",
+    "TINDTP": "TINDTP", "TPHASE": "TPHASE", "TTYPE": "TTYPE",
+}
+
+
+@lru_cache(maxsize=None)
+def sdtm_ct_terms(version: str = "2025-03-28") -> dict[str, dict[str, str]]:
+    """SDTM CT as codelist submission value -> {term submission value: term C-code}."""
+    ct = sdtm_ct(version)
+    return {cl: dict(zip(g["Term Submission Value"], g["Term Code"]))
+            for cl, g in ct.groupby("Codelist Submission Value", sort=False)}

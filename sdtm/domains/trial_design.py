@@ -3,16 +3,20 @@ each starting at a date the spec names: a DM reference date or a raw form's earl
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import pandas as pd
 from pydantic import Field, model_validator
 
+from studyforge import standards
 from studyforge.findings import Severity
 
 from .. import _dates
 from ..rules.base import FILE, FORM, LINE, SUBJECT_ID, Params, Refs, Used, dataset_rule
 from ..vocabulary import norm_key
+
+TS_COLUMN = re.compile(r"^(TSPARMCD|TSPARM|TSVAL\d*|TSVALNF|TSVALCD|TSVCDREF|TSVCDVER|TSGRPID)$")
 
 
 class TrialSummaryParams(Params):
@@ -21,26 +25,43 @@ class TrialSummaryParams(Params):
                              description="study start = earliest complete date of this DATASET.VARIABLE")
     actsub_from: str | None = Field(default="DM.ACTARMCD", pattern=r"^[A-Z][A-Z0-9]*\.[A-Z][A-Z0-9]*$",
                                     description="ACTSUB = subjects with this DATASET.VARIABLE not empty (dosed)")
+    ct_codes: bool = Field(default=True, description="fill what a row leaves out from the pinned SDTM CT: TSPARM "
+                                                     "of its TSPARMCD, and TSVALCD/TSVCDREF/TSVCDVER of a value CT "
+                                                     "controls (e.g. DOSFRQ: codelist FREQ)")
+    sendtc_from: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9]*\.[A-Z][A-Z0-9]*$",
+                                    description="study end = latest complete date of this DATASET.VARIABLE "
+                                                "(e.g. DM.RFPENDTC); a SENDTC row in `rows` is replaced")
 
 
 @dataset_rule("trial_summary", TrialSummaryParams,
-              method="Trial summary rows of the study specification; SSTDTC = earliest {sstdtc_from}; ACTSUB = "
-                     "number of subjects with {actsub_from}")
+              method="Trial summary rows of the study specification; SSTDTC = earliest {sstdtc_from}; SENDTC = "
+                     "latest {sendtc_from}; ACTSUB = number of subjects with {actsub_from}; TSPARM and the codes of "
+                     "CT-controlled values from the pinned SDTM CT ({ct_codes})")
 def build_ts(p: TrialSummaryParams, refs: Refs):
     """Static TS rows from the spec plus SSTDTC = earliest informed consent in DM (FDA TCG: SSTDTC
     is required; its absence is a technical rejection) and ACTSUB = subjects dosed (DM ACTARMCD)."""
-    rows = [dict(r) for r in p.rows if r.get("TSPARMCD") != "SSTDTC"]
-    notes = []
-    ds_name, var = p.sstdtc_from.split(".")
-    src = refs.datasets.get(ds_name)
-    dates = src[var][src[var].str.len() >= 10].str.slice(0, 10) if src is not None and var in src.columns \
-        else pd.Series([], dtype=str)
-    if len(dates):
-        rows.append({"TSPARMCD": "SSTDTC", "TSPARM": "Study Start Date", "TSVAL": dates.min()})
-    else:
-        rows.append({"TSPARMCD": "SSTDTC", "TSPARM": "Study Start Date", "TSVAL": "", "TSVALNF": "UNK"})
-        notes.append(refs.finding(Severity.ERROR, "SD1201", "SSTDTC cannot be derived: no complete date in "
-                                  + p.sstdtc_from, variable="TSVAL"))
+    notes = [refs.finding(Severity.ERROR, "SD1212", f"TS row {i}: {k!r} is not a TS variable; ignored", value=str(k))
+             for i, r in enumerate(p.rows, start=1) for k in r if not TS_COLUMN.match(str(k))]
+    derived = {"SSTDTC"} | ({"SENDTC"} if p.sendtc_from else set())
+    rows = [{k: v for k, v in r.items() if TS_COLUMN.match(str(k))} for r in p.rows if r.get("TSPARMCD") not in derived]
+
+    def complete_dates(source: str) -> pd.Series:
+        ds_name, var = source.split(".")
+        src = refs.datasets.get(ds_name)
+        return src[var][src[var].str.len() >= 10].str.slice(0, 10) if src is not None and var in src.columns \
+            else pd.Series([], dtype=str)
+
+    for parmcd, parm, source, agg in (("SSTDTC", "Study Start Date", p.sstdtc_from, "min"),
+                                      ("SENDTC", "Study End Date", p.sendtc_from, "max")):
+        if source is None:
+            continue
+        dates = complete_dates(source)
+        if len(dates):
+            rows.append({"TSPARMCD": parmcd, "TSPARM": parm, "TSVAL": getattr(dates, agg)(), "TSVCDREF": "ISO 8601"})
+        else:
+            rows.append({"TSPARMCD": parmcd, "TSPARM": parm, "TSVAL": "", "TSVALNF": "UNK"})
+            notes.append(refs.finding(Severity.ERROR, "SD1201", f"{parmcd} cannot be derived: no complete date in "
+                                      + source, variable="TSVAL"))
     if p.actsub_from:
         ds_name, var = p.actsub_from.split(".")
         src = refs.datasets.get(ds_name)
@@ -51,11 +72,37 @@ def build_ts(p: TrialSummaryParams, refs: Refs):
         else:  # a source that names nothing is a fact to report, not a silent fallback
             notes.append(refs.finding(Severity.WARNING, "SD1202", f"ACTSUB cannot be counted: no {p.actsub_from}; "
                                       "the ACTSUB row is written as the specification gives it", variable="TSVAL"))
+    if p.ct_codes:
+        notes += _fill_from_ct(rows, refs)
     df = pd.DataFrame(rows).fillna("")
     df["TSSEQ"] = df.groupby("TSPARMCD").cumcount() + 1.0
     df["TSVAL"] = df["TSVAL"].astype(str)
     df[FORM], df[FILE], df[LINE] = "", refs.spec_file, 0
     return df, notes
+
+
+def _fill_from_ct(rows: list[dict], refs: Refs) -> list:
+    """TSPARM from the TSPARMCD term's C-code, and TSVALCD/TSVCDREF/TSVCDVER for values CT controls, where a row
+    leaves them out; a controlled value that is not a term of its codelist is an ERROR (left uncoded)."""
+    version = refs.spec.study.ct_version("SDTM") or "2025-03-28"
+    terms = standards.sdtm_ct_terms(version)
+    parm_of = {c: t for t, c in terms.get("TSPARM", {}).items()}
+    notes = []
+    for r in rows:
+        code = terms.get("TSPARMCD", {}).get(r.get("TSPARMCD", ""), "")
+        if not r.get("TSPARM") and code in parm_of:
+            r["TSPARM"] = parm_of[code]
+        cl = standards.TS_VALUE_CODELISTS.get(r.get("TSPARMCD", ""))
+        if cl is None or not r.get("TSVAL") or r.get("TSVALCD"):
+            continue
+        term = terms.get(cl, {}).get(str(r["TSVAL"]))
+        if term is None:
+            notes.append(refs.finding(Severity.ERROR, "SD1211", f"TS {r['TSPARMCD']}: {r['TSVAL']!r} is not a term of "
+                                      f"CDISC CT codelist {cl} ({version}); TSVALCD left empty", variable="TSVAL",
+                                      value=str(r["TSVAL"])))
+            continue
+        r.update(TSVALCD=term, TSVCDREF="CDISC CT", TSVCDVER=version)
+    return notes
 
 
 class ElementStart(Params):

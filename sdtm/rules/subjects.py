@@ -92,7 +92,12 @@ class AgeParams(Params):
     birth_var: str | None = Field(default=None, description="or the birth date variable made earlier (BRTHDTC, "
                                   "ISO 8601, partial dates kept partial): the raw date is parsed once, as declared")
     ref: str = Field(description="reference date variable, e.g. RFICDTC")
-    partial: Literal["unambiguous", "missing"] = "unambiguous"
+    partial: Literal["unambiguous", "missing", "youngest"] = Field(
+        default="unambiguous",
+        description="partial birth date: unambiguous (age only when every possible birth date gives the same "
+                    "age), missing (no age unless the birth date is complete), youngest (age from the latest "
+                    "possible birth date: the last day of the known month, else 31 December; never overstates "
+                    "age)")
 
     @model_validator(mode="after")
     def _one_birth(self):
@@ -101,12 +106,25 @@ class AgeParams(Params):
         return self
 
 
+def _age_method(p: AgeParams) -> str:
+    partial = {
+        "unambiguous": "a partial birth date gives an age only when every possible birth date in it gives the "
+                       "same age; otherwise AGE is empty",
+        "missing": "a partial birth date gives no age",
+        "youngest": "a partial birth date is imputed to its latest possible day (last day of the known month, "
+                    "else 31 December of the known year), i.e. the youngest age the subject can have, so AGE "
+                    "never overstates age; BRTHDTC keeps the partial date as collected",
+    }[p.partial]
+    return f"Whole years from {p.birth or p.birth_var} to {p.ref}, birthday not yet reached counting one year less; " \
+           f"{partial}"
+
+
 @variable_rule("age", AgeParams, reads=lambda p: [p.ref, p.birth_var], fields=lambda p: [p.birth],
-               method="Whole years from {birth}{birth_var} to {ref}; a partial birth date gives an age only when every "
-                      "possible birth date in it gives the same age ({partial})")
+               method=_age_method)
 def age(frame, p: AgeParams, refs: Refs):
     """Whole years from birth to the reference date. A partial birth date gives an age only when
-    every possible birth date in it gives the same age ('unambiguous'); otherwise empty + WARNING."""
+    every possible birth date in it gives the same age ('unambiguous'), never ('missing'), or from its
+    latest possible day ('youngest', a NOTICE per imputed age); otherwise empty + WARNING."""
     if p.birth_var:  # already ISO 8601 (its own parse findings were raised where it was made)
         raw = refs.var(p.birth_var).astype(object).where(refs.var(p.birth_var).notna(), "").astype(str)
         iso, notes = raw, []
@@ -129,6 +147,11 @@ def age(frame, p: AgeParams, refs: Refs):
     out = a_old.where(a_old == a_young)
     if p.partial == "missing":
         out = out.where(d.notna())
+    if p.partial == "youngest":
+        imputed = y.notna() & ref.notna() & out.isna() & a_old.notna()
+        notes += refs.row_findings(frame, imputed, Severity.NOTICE, "SD0702", "partial birth date: AGE from the "
+                                   "latest possible birth date (youngest possible age)", p.birth or p.birth_var, raw)
+        out = a_old
     amb = y.notna() & ref.notna() & out.isna()
     notes += refs.row_findings(frame, amb, Severity.WARNING, "SD0701", "partial birth date: age not determinable "
                                "unambiguously; AGE left empty", p.birth or p.birth_var, raw)

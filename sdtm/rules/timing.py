@@ -49,13 +49,18 @@ class EpochParams(Params):
                method="EPOCH of the subject's SE element with SESTDTC <= {dtc} < SEENDTC (last element: end "
                       "inclusive); compared as datetimes when both have a time; on a boundary day otherwise a "
                       "timed boundary (first dose) gives the day to the element it starts and a date-only "
-                      "boundary to the element it ends. Empty when the date is partial.")
+                      "boundary to the element it ends. A partial {dtc} gets the EPOCH only when its first and "
+                      "last possible day (e.g. 2021-06: 1 to 30 June) fall in the same SE element, so every date "
+                      "it allows lies in that element (same boundary-day convention); otherwise EPOCH is empty. "
+                      "{dtc} itself is never imputed or altered.")
 def epoch(frame, p: EpochParams, refs: Refs):
     """EPOCH of the SE element whose [SESTDTC, SEENDTC) holds the observation (last element: end
     inclusive). Compared on datetimes when both sides have a time (a pre-dose Day 1 sample stays in
     SCREENING). On a boundary day otherwise: a boundary with a time (first dose) gives the day to the
     element it starts; a date-only boundary (end of treatment) to the element it ends, so the last
-    injection and end-of-treatment assessments stay in TREATMENT. A partial --DTC gets no EPOCH."""
+    injection and end-of-treatment assessments stay in TREATMENT. A partial --DTC gets the EPOCH of
+    an element only when its first and last possible day both fall in that one element (conservative:
+    every date it allows lies there); otherwise none."""
     se = refs.datasets.get("SE")
     idx = frame.index
     if se is None or se.empty:
@@ -85,18 +90,27 @@ def epoch(frame, p: EpochParams, refs: Refs):
     pcodes, puniq = pd.factorize(pair)
     rep = np.empty(len(puniq), dtype=np.int64)
     rep[pcodes[::-1]] = np.arange(len(pcodes) - 1, -1, -1)
-    out_u = _epoch_of(grid, ep, last, row_subj[rep], d[rep], dmin[rep])
+    rs, d_u = row_subj[rep], d[rep]
+    k_u = _element_of(grid, last, rs, d_u, dmin[rep])
+    lo, hi = refs.memo(("dtc_range", p.dtc), lambda: _dates.partial_day_range(refs.var(p.dtc).astype(str)))
+    part = np.isnan(d_u) & ~np.isnan(lo[rep]) if len(rep) else np.zeros(0, dtype=bool)
+    if part.any():  # partial date: the element of its first and of its last possible day must agree
+        no_time = np.full(int(part.sum()), np.nan)
+        k_lo = _element_of(grid, last, rs[part], lo[rep][part], no_time)
+        k_hi = _element_of(grid, last, rs[part], hi[rep][part], no_time)
+        k_u[part] = np.where(k_lo == k_hi, k_lo, -1)
+    out_u = np.where(k_u >= 0, ep[np.where(rs >= 0, rs, 0), np.maximum(k_u, 0)], "")
     return pd.Series(out_u[pcodes] if len(pcodes) else out_u[:0], index=idx).astype(str), []
 
 
-def _epoch_of(grid: dict, ep: np.ndarray, last: np.ndarray, row_subj: np.ndarray, d: np.ndarray,
-              dm: np.ndarray) -> np.ndarray:
-    """EPOCH per (subject position in the grid, day, minutes); see epoch() for the boundary rules."""
+def _element_of(grid: dict, last: np.ndarray, row_subj: np.ndarray, d: np.ndarray, dm: np.ndarray) -> np.ndarray:
+    """Position of the SE element per (subject position in the grid, day, minutes), -1 for none; see
+    epoch() for the boundary rules."""
     has = row_subj >= 0
     rs = np.where(has, row_subj, 0)
-    out = np.full(len(rs), "", dtype=object)
+    out = np.full(len(rs), -1, dtype=np.int64)
     done = ~has | np.isnan(d)
-    for k in range(ep.shape[1]):
+    for k in range(last.shape[1]):
         st, stm, en, enm = (grid[c][rs, k] for c in ("st", "stm", "en", "enm"))
         timed_st = ~np.isnan(dm) & ~np.isnan(stm)
         timed_en = ~np.isnan(dm) & ~np.isnan(enm)
@@ -107,7 +121,7 @@ def _epoch_of(grid: dict, ep: np.ndarray, last: np.ndarray, row_subj: np.ndarray
         after_start = (d > st) | ((d == st) & on_start)
         before_end = (d < en) | ((d == en) & on_end)
         inside = ~done & ~np.isnan(st) & after_start & (before_end | (last[rs, k] & (d <= en)) | np.isnan(en))
-        out[inside] = ep[rs, k][inside]
+        out[inside] = k
         done |= inside
     return out
 

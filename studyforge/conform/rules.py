@@ -60,7 +60,8 @@ declare("SF-PK-0003", "Dataset file names are the lower-case dataset name", Seve
 
 def all_rules() -> dict[str, Rule]:
     """Every registered rule, in ID order (importing the check modules registers them)."""
-    import studyforge.conform.checks_content  # noqa: F401
-    from studyforge.conform import checks_adam, checks_cross, checks_fda, checks_structure, checks_values  # noqa: F401
+    from studyforge.conform import (  # noqa: F401
+        checks_adam, checks_content, checks_cross, checks_design, checks_fda, checks_structure, checks_values,
+    )
 
     return dict(sorted(RULES.items()))

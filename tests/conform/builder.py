@@ -41,6 +41,35 @@ def _ct_decode(code_sv: str, decode_sv: str, value: str) -> str:
     return ct.loc[(ct["Codelist Submission Value"] == decode_sv) & (ct["Term Code"] == code), "Term Submission Value"].iloc[0]
 
 
+# TS: SSTDTC and DCUTDTC first, then every parameter the FDA TCG expects of an interventional study
+# (SF-FDA-0201); controlled values with their SDTM CT 2025-03-28 codes (looked up in the shipped CT)
+TS_CODED = {"STYPE": ("STYPE", "INTERVENTIONAL"), "TPHASE": ("TPHASE", "PHASE III TRIAL"), "ADAPT": ("NY", "N"),
+            "ADDON": ("NY", "N"), "RANDOM": ("NY", "N"), "HLTSUBJI": ("NY", "N"), "EXTTIND": ("NY", "N"),
+            "INTMODEL": ("INTMODEL", "SINGLE GROUP"), "INTTYPE": ("INTTYPE", "DRUG"), "SEXPOP": ("SEXPOP", "BOTH"),
+            "TBLIND": ("TBLIND", "OPEN LABEL"), "TCNTRL": ("TCNTRL", "NONE"), "TINDTP": ("TINDTP", "TREATMENT"),
+            "TTYPE": ("TTYPE", "EFFICACY"), "DOSFRQ": ("FREQ", "EVERY 4 WEEKS"), "DOSU": ("UNIT", "mg"),
+            "ROUTE": ("ROUTE", "SUBCUTANEOUS")}
+TS_TEXT = {"SSTDTC": "2021-05-10", "DCUTDTC": "2021-09-30", "ACTSUB": "2", "AGEMIN": "P18Y", "FCNTRY": "CHN",
+           "INDIC": "Neuroendocrine tumour", "LENGTH": "P80W", "NARMS": "1", "OBJPRIM": "Clinical benefit",
+           "OUTMSPRI": "Clinical benefit rate", "PLANSUB": "2", "REGID": "NCT04852679", "SDTIGVER": "3.4",
+           "SDTMVER": "2.0", "SENDTC": "2021-08-01", "SPONSOR": "Ipsen", "TDIGRP": "Neuroendocrine tumour",
+           "TITLE": "PALACE test package", "DOSE": "120", "PCLAS": "Somatostatin Analog", "STOPRULE": "NONE",
+           "TRT": "LANREOTIDE"}
+TS_NULL = {"AGEMAX": "PINF", "COMPTRT": "NA", "CURTRT": "NA"}
+
+
+def trial_summary() -> pd.DataFrame:
+    rows = [{"TSPARMCD": p, "TSVAL": v} for p, v in TS_TEXT.items()]
+    rows += [{"TSPARMCD": p, "TSVAL": "", "TSVALNF": nf} for p, nf in TS_NULL.items()]
+    for p, (cl, term) in TS_CODED.items():
+        rows.append({"TSPARMCD": p, "TSVAL": term, "TSVALCD": dict(_ct_term_codes(cl, (term,)))[term],
+                     "TSVCDREF": "CDISC CT", "TSVCDVER": "2025-03-28"})
+    ts = pd.DataFrame(rows).fillna("")
+    ts.insert(1, "TSPARM", [_ct_decode("TSPARMCD", "TSPARM", p) for p in ts["TSPARMCD"]])
+    return ts.assign(STUDYID="PALACE", DOMAIN="TS", TSSEQ=1.0)[
+        ["STUDYID", "DOMAIN", "TSSEQ", "TSPARMCD", "TSPARM", "TSVAL", "TSVALNF", "TSVALCD", "TSVCDREF", "TSVCDVER"]]
+
+
 def sdtm_frames() -> dict[str, pd.DataFrame]:
     common = {"STUDYID": "PALACE"}
     # S1: consent 2021-05-10, first dose 2021-05-24, last dose 2021-06-21, end of participation 2021-08-01
@@ -53,10 +82,7 @@ def sdtm_frames() -> dict[str, pd.DataFrame]:
         "SITEID": ["101", "101"], "AGE": [54.0, 61.0], "AGEU": ["YEARS", "YEARS"], "SEX": ["F", "M"], "RACE": "ASIAN",
         "ARMCD": ["LAN120", "LAN120"], "ARM": ["Lanreotide Autogel 120 mg"] * 2, "COUNTRY": ["CHN", "CHN"],
     })
-    sst = _ct_decode("TSPARMCD", "TSPARM", "SSTDTC")
-    dcut = _ct_decode("TSPARMCD", "TSPARM", "DCUTDTC")
-    ts = pd.DataFrame({**common, "DOMAIN": "TS", "TSSEQ": [1.0, 1.0], "TSPARMCD": ["SSTDTC", "DCUTDTC"],
-                       "TSPARM": [sst, dcut], "TSVAL": ["2021-05-10", "2021-09-30"]})
+    ts = trial_summary()
     # AESTDY: 2021-05-25 - 2021-05-24 + 1 = 2; 2021-05-27 -> 4; partial 2021-06 -> null;
     # 2021-06-15 - 2021-05-24 + 1 = 23; S2 2021-06-05 before 2021-06-10 -> -5; 2021-06-12 -> 3
     ae = pd.DataFrame({

@@ -13,6 +13,7 @@ from studyforge.conform.engine import run_checks
 from studyforge.conform.package import PackageView, VarMeta
 from studyforge.conform.rules import all_rules
 from tests.conform.builder import S1, S2, _with_expected, adam_frames, make_spec, memory_view, sas, sdtm_frames
+from tests.sdtm.test_design_checks import DESIGN_CHECKS
 
 NO_DEFINE = {"SF-FDA-0004"}  # in-memory views have no define.xml; file-based tests cover it
 
@@ -210,6 +211,7 @@ def test_every_check_rule_has_a_break_case():
 
     tested = {c[0] for c in CASES} | {"SF-FDA-0004", "SF-FDA-0005", "SF-DX-0001", "SF-DX-0002", "SF-DX-0003"}
     tested |= ADAM_STRUCTURE
+    tested |= DESIGN_CHECKS  # their break cases: tests/sdtm/test_design_*.py
     with_check = {rid for rid, r in all_rules().items() if r.check is not None}
     assert with_check <= tested
 

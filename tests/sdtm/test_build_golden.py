@@ -25,8 +25,10 @@ def test_dm_reference_dates_age_arm(kit_build):
     # born 15 JUN 1960, consent 02 MAR 2021: birthday not reached -> 60
     assert s1["AGE"] == 60 and s1["AGEU"] == "YEARS"
     assert s1["USUBJID"] == "PALACE-101-001" and s1["SEX"] == "M" and s1["COUNTRY"] == "CHN"
-    # birth 'UN MAR 1970', consent 10 MAR 2021: 50 or 51 depending on the day -> no AGE (conservative)
-    assert pd.isna(dm.loc["101-002", "AGE"]) and dm.loc["101-002", "BRTHDTC"] == "1970-03"
+    # birth 'UN MAR 1970', consent 10 MAR 2021: 50 or 51 depending on the day. PALACE DM.AGE uses the age rule's
+    # 'youngest' imputation (latest possible birth date 1970-03-31, not reached on 10 MAR -> 50; method text
+    # MT.DM.AGE; SF-VL-0201: a treated subject needs an AGE or a stated reason)
+    assert dm.loc["101-002", "AGE"] == 50 and dm.loc["101-002", "BRTHDTC"] == "1970-03"
     assert dm.loc["101-002", "SEX"] == "F"  # 'female' via codelist decode, case-insensitive
     sf = dm.loc["102-001"]
     assert sf["ARMCD"] == "" and sf["ACTARMCD"] == "" and sf["ARMNRS"] == "SCREEN FAILURE"
