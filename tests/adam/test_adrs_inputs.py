@@ -166,9 +166,9 @@ def test_speed_2000_subjects(spec):
                        "VISIT": "V", "VISITNUM": vis + 1.0})
     adsl = pd.DataFrame({"STUDYID": "PALACE", "USUBJID": ids, "SUBJID": ids, "SITEID": "101", "TRTSDT": trt,
                          "DTHDT": np.nan})
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: on a shared machine the wall clock counts other jobs
     out, _ = derive_adrs({"RS": rs, "TU": pd.DataFrame(columns=["USUBJID", "TUSEQ", "TUTESTCD", "TUEVAL", "TUDTC"])},
                          adsl, spec)
-    elapsed = time.perf_counter() - t0
+    elapsed = time.process_time() - t0
     assert len(out) == len(rs) + n * (len(spec.parameters) - 2)
     assert elapsed < 20, elapsed
