@@ -98,6 +98,9 @@ RESPONSE_COLOURS = {"CR": "#1a9850", "PR": "#66bd63", "SD": "#4575b4", "NON-CR/N
                     "PD": "#d73027", "NE": "#999999", "MISSING": "#cccccc"}
 
 
+BARS_MAX = 300  # above this many subjects the waterfall is drawn as filled steps (same picture, one path per colour)
+
+
 def waterfall_plot(best: pd.DataFrame, title: str, order: list[str] = ()) -> str:
     """Best percent change in the sum of diameters, one bar per subject (largest increase first), coloured by
     the subject's response (column RESP), with the RECIST 1.1 thresholds +20% (PD) and -30% (PR) as lines.
@@ -108,10 +111,15 @@ def waterfall_plot(best: pd.DataFrame, title: str, order: list[str] = ()) -> str
     seen = list(dict.fromkeys(b["RESP"]))
     levels = [r for r in order if r in seen] + sorted(r for r in seen if r not in order)
     extra = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
+    edges = np.arange(len(b) + 1) - 0.5
     for r in levels:
         sel = b[b["RESP"] == r]
-        ax.bar(sel.index, sel["VALUE"], color=RESPONSE_COLOURS.get(r) or next(extra), width=0.8,
-               label=f"{r or 'no response'} (n={len(sel)})")
+        colour, label = RESPONSE_COLOURS.get(r) or next(extra), f"{r or 'no response'} (n={len(sel)})"
+        if len(b) <= BARS_MAX:
+            ax.bar(sel.index, sel["VALUE"], color=colour, width=0.8, label=label)
+        else:  # thousands of bars: one filled outline per response, not one shape per subject
+            ax.stairs(np.where(b["RESP"] == r, b["VALUE"], 0.0), edges, fill=True, baseline=0, color=colour,
+                      label=label)
     for y, text in ((20, "+20%"), (-30, "-30%")):
         ax.axhline(y, color="#555555", linestyle="--", linewidth=0.8)
         ax.text(len(b) - 0.4 if len(b) else 0, y, text, va="bottom", ha="right", fontsize=7, color="#555555")

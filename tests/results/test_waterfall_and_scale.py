@@ -132,3 +132,13 @@ def test_group_labels_whole_numbers_and_missing():
 
 def test_output_swimmer_cap_is_a_parameter():
     assert Output.model_validate({"id": "F", "name": "f", "analyses": ["A"]}).max_subjects == 100
+
+
+def test_waterfall_of_many_subjects_is_one_shape_per_response():
+    n = figures.BARS_MAX + 1
+    best = pd.DataFrame({"USUBJID": [f"S{i:04d}" for i in range(n)], "VALUE": np.linspace(30, -60, n),
+                         "RESP": ["PD"] * 100 + ["SD"] * (n - 100)})
+    svg = figures.waterfall_plot(best, "W", ["SD", "PD"])
+    assert svg == figures.waterfall_plot(best, "W", ["SD", "PD"])
+    assert f"SD (n={n - 100})" in svg and "PD (n=100)" in svg
+    assert svg.count(figures.RESPONSE_COLOURS["SD"]) < 10      # not one bar per subject
