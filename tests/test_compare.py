@@ -122,16 +122,14 @@ def test_missing_key_is_clear_error():
         compare_datasets(base_frame(), base_frame(), keys=["NOPE"])
 
 
-def test_large_frame_is_fast():
-    import time
+def test_large_frame_finds_the_one_difference():
+    """A million rows, one changed value (speed belongs to the benchmarks)."""
     n = 1_000_000
     b = pd.DataFrame({"K": np.arange(n), "X": np.arange(n, dtype=float), "C": np.where(np.arange(n) % 2, "A", "B")})
     c = b.copy()
     c.loc[5, "X"] = -1.0
-    t = time.perf_counter()
     r = compare_datasets(b, c, keys=["K"])
     assert r.diff_counts == {"X": 1}
-    assert time.perf_counter() - t < 20
 
 
 def _xpt(path, df, label):

@@ -61,7 +61,13 @@ declare("SF-PK-0003", "Dataset file names are the lower-case dataset name", Seve
 def all_rules() -> dict[str, Rule]:
     """Every registered rule, in ID order (importing the check modules registers them)."""
     from studyforge.conform import (  # noqa: F401
-        checks_adam, checks_content, checks_cross, checks_design, checks_fda, checks_structure, checks_values,
+        checks_adam,
+        checks_content,
+        checks_cross,
+        checks_design,
+        checks_fda,
+        checks_structure,
+        checks_values,
     )
 
     return dict(sorted(RULES.items()))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -149,8 +147,9 @@ def test_extreme_flag_and_sequence():
     assert sequence_number(df, ["U"], ["X", "S"]).tolist() == [2.0, 1.0, 1.0, 2.0]
 
 
-def test_speed_2000_subjects(spec):
-    """2,000 subjects x 10 assessments x 2 evaluators well within seconds (benchmarks/bench_adrs: 10,000)."""
+def test_2000_subjects_give_every_parameter(spec):
+    """2,000 subjects x 10 assessments x 2 evaluators: one record per RS record plus the per-subject parameters.
+    Speed is measured by benchmarks/bench_adrs (10,000 subjects), not here."""
     rng = np.random.default_rng(7)
     n, k = 2000, 10
     subj = np.repeat(np.arange(n), 2 * k)
@@ -166,9 +165,6 @@ def test_speed_2000_subjects(spec):
                        "VISIT": "V", "VISITNUM": vis + 1.0})
     adsl = pd.DataFrame({"STUDYID": "PALACE", "USUBJID": ids, "SUBJID": ids, "SITEID": "101", "TRTSDT": trt,
                          "DTHDT": np.nan})
-    t0 = time.process_time()  # CPU time: on a shared machine the wall clock counts other jobs
     out, _ = derive_adrs({"RS": rs, "TU": pd.DataFrame(columns=["USUBJID", "TUSEQ", "TUTESTCD", "TUEVAL", "TUDTC"])},
                          adsl, spec)
-    elapsed = time.process_time() - t0
     assert len(out) == len(rs) + n * (len(spec.parameters) - 2)
-    assert elapsed < 20, elapsed
