@@ -42,13 +42,10 @@ DEFINE_ONLY: dict[tuple[str, str, str], str] = {}
 KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
     ("Analysis", "adrs", "max_ne_between"): "occds (ADaM rules)",
     ("Analysis", "adrs", "accept_sd"): "occds (ADaM rules)",
-    ("Analysis", "adrs", "before_reference_counts"): "occds (ADaM rules)",
-    ("Analysis", "adrs", "date_imputation"): "occds (ADaM rules)",
-    ("Analysis", "adrs", "clamp_to_reference"): "occds (ADaM rules)",
     ("Analysis", "adrs_clinbenefit", "confirmed"): "occds (ADaM rules)",
+    ("Analysis", "adrs_timepoint", "window_before"): "occds (ADaM rules; 2 days shows no effect on ORR24 either)",
+    ("Analysis", "adrs_timepoint", "window_after"): "occds (ADaM rules; 2 days shows no effect on ORR24 either)",
     ("Analysis", "adrs_response", "from_bor"): "occds (ADaM rules)",
-    ("Analysis", "adrs_timepoint", "window_before"): "occds (ADaM rules)",
-    ("Analysis", "adrs_timepoint", "window_after"): "occds (ADaM rules)",
     ("Analysis", "adrs_timepoint", "confirmed_response_qualifies"): "occds (ADaM rules)",
 }
 
@@ -104,6 +101,17 @@ def _one_partial_death_date(sdtm: dict) -> dict:
     return {**sdtm, "DM": dm}
 
 
+def _rs_in_first_dose_month(sdtm: dict) -> dict:
+    """Three subjects' first post-baseline BICR response is dated by month only: the month of first dose."""
+    rs, dm = sdtm["RS"].copy(), sdtm["DM"].set_index("USUBJID")
+    bicr = rs[(rs["RSEVAL"] == "INDEPENDENT ASSESSOR") & (rs["RSTESTCD"] == "OVRLRESP") & (rs["RSDTC"] != "")]
+    first = bicr.sort_values(["USUBJID", "RSDTC"]).groupby("USUBJID").head(1).head(3)
+    for u, dtc in zip(first["USUBJID"], first["RSDTC"]):
+        hit = (rs["USUBJID"] == u) & (rs["RSDTC"] == dtc)
+        rs.loc[hit, "RSDTC"] = str(dm.loc[u, "RFXSTDTC"])[:7]
+    return {**sdtm, "RS": rs}
+
+
 def _drop_tudtc(sdtm: dict) -> dict:
     return {**sdtm, "TU": sdtm["TU"].drop(columns=["TUDTC"])}
 
@@ -142,6 +150,14 @@ EXERCISE: dict[tuple[str, str, str], Exercise] = {
     ("Analysis", "adrs", "confirm_days"): Exercise(
         "imaging is 12-weekly, so a 28-day confirmation interval and the generic 57 or 29 days are met alike; "
         "100 days is not", changes=(100,)),
+    ("Analysis", "adrs", "date_imputation"): Exercise("no simulated response date is partial; here three are",
+                                                       data=_rs_in_first_dose_month),
+    ("Analysis", "adrs", "clamp_to_reference"): Exercise(
+        "a partial response date in the month of first dose imputes before it unless clamped",
+        data=_rs_in_first_dose_month),
+    ("Analysis", "adrs", "before_reference_counts"): Exercise(
+        "no simulated response is dated before first dose; imputed partial dates in that month can be, when "
+        "not clamped to it", params={"clamp_to_reference": False}, data=_rs_in_first_dose_month),
     ("Analysis", "adae", "imputation"): Exercise(
         "the generic change of a nested model only drops its first key (same default)",
         changes=({"start_fill": "last", "end_fill": "last", "start_not_before": "TRTSDT", "start_not_after_end": True,
