@@ -96,7 +96,7 @@ def test_a_partial_reference_date_is_reported_when_it_is_not_used():
 def test_a_treated_form_that_was_not_delivered_is_a_warning():
     # arm rule (sdtm/rules/subjects.py): treated = any record in treated_form. Subjects S1, S2; ex has S1.
     # ACTARMCD: S1 LAN120, S2 "". With treated_form "exx" (no such form) nobody is treated -> both "",
-    # and a WARNING SD0702 names the form (it was silent).
+    # and a WARNING SD0703 names the form (it was silent).
     from tests.sdtm.rulekit import SUBJECT_ID, derive, raw_form, rows
 
     frame = rows(2, form="dm", SUBJID=["S1", "S2"])
@@ -108,7 +108,7 @@ def test_a_treated_form_that_was_not_delivered_is_a_warning():
     assert out.tolist() == ["LAN120", ""] and notes == []
     out, notes = derive("arm", {**params, "treated_form": "exx"}, frame, r)
     assert out.tolist() == ["", ""]
-    assert [(n.rule, n.severity.value, n.value) for n in notes] == [("SD0702", "WARNING", "exx")]
+    assert [(n.rule, n.severity.value, n.value) for n in notes] == [("SD0703", "WARNING", "exx")]
 
 
 def test_an_alive_source_that_names_nothing_is_a_warning():

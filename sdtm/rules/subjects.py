@@ -174,7 +174,7 @@ def arm(frame, p: ArmParams, refs: Refs):
     failures (rows in the eligibility form and never treated) get ARMNRS 'SCREEN FAILURE'."""
     subj = refs_subject(frame)
     none = pd.Series(False, index=subj.index)
-    notes = [refs.finding(Severity.WARNING, "SD0702", f"{param} form {form!r} was not delivered: no subject "
+    notes = [refs.finding(Severity.WARNING, "SD0703", f"{param} form {form!r} was not delivered: no subject "
                           f"counts as {what}", value=form)
              for param, form, what in (("treated_form", p.treated_form, "treated"),
                                        ("screen_fail_form", p.screen_fail_form, "a screen failure"))
