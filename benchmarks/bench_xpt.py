@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
+from benchmarks.bench_sdtm import _digest
 from benchmarks.common import STORAGES, layout_ratio, measure_in_child
 
 ROWS = 1_000_000
@@ -116,7 +117,7 @@ def run() -> dict:
             res["ratio"] = res["pyreadstat"]["secs"] / res["studyforge"]["secs"]
             print(f"{storage:>8} strings: studyforge is {res['ratio']:.1f}x pyreadstat (target >= {TARGET:.0f}x)",
                   flush=True)
-        same = len({open(os.path.join(tmp, f"lb_studyforge_{s}.xpt"), "rb").read() for s in STORAGES}) == 1
+        same = len({_digest(os.path.join(tmp, f"lb_studyforge_{s}.xpt")) for s in STORAGES}) == 1
         print(f"studyforge files byte-identical across string layouts: {same}")
     layout_ratio("write_xpt", {s: results[s]["studyforge"]["secs"] for s in STORAGES})
     return results

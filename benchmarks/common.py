@@ -20,7 +20,7 @@ def measure_in_child(code: str, storage: str | None = None, cwd: str | None = No
     """Run `code` in a fresh interpreter; it must print one JSON object as its last line.
 
     `storage` ("python" | "pyarrow") sets pandas' string storage before `code` runs, so every text
-    column the child makes has that layout.  The child's peak RSS (ru_maxrss, KiB on Linux) is added as
+    column the child makes has that layout.  The child's peak RSS (VmHWM of /proc/self/status) is added as
     `peak_rss_mib`, so each measured step starts from a clean process and one step's memory does not
     hide another's.  `cwd`: the source tree to run in (its packages shadow the installed ones).
     """
@@ -29,8 +29,11 @@ def measure_in_child(code: str, storage: str | None = None, cwd: str | None = No
         f"assert _pd.Series(['x']).dtype.storage == {storage!r}\n")
     wrapper = prefix + textwrap.dedent(code) + textwrap.dedent(
         """
-        import resource as _r, json as _j
-        print(_j.dumps({"__peak_rss_kib": _r.getrusage(_r.RUSAGE_SELF).ru_maxrss}))
+        import json as _j
+        # VmHWM, not ru_maxrss: the latter starts from the parent's peak (exec keeps it), so a bench
+        # process that once held a big file made every later child look as big
+        print(_j.dumps({"__peak_rss_kib": next(int(_l.split()[1]) for _l in open("/proc/self/status")
+                                               if _l.startswith("VmHWM"))}))
         """
     )
     out = subprocess.run([sys.executable, "-c", wrapper], check=True, capture_output=True, text=True, cwd=cwd)

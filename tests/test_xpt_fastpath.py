@@ -111,3 +111,32 @@ def test_without_the_private_hashtable_the_bytes_are_the_same(tmp_path, monkeypa
     monkeypatch.setattr(builtins, "__import__", no_private_hashtable)
     write_xpt(df, tmp_path / "fallback.xpt", name="LB")
     assert (tmp_path / "fast.xpt").read_bytes() == (tmp_path / "fallback.xpt").read_bytes()
+
+
+def test_adjacent_text_columns_merged_keep_every_value(tmp_path: Path) -> None:
+    """STUDYID (1 value), DOMAIN (1), TESTCD (3 values and missing) and UNIT (2 values) stand side by side:
+    the writer fills them from one table of their 1 x 1 x 4 x 2 = 8 combinations; RES (many values) starts
+    a new run. Each cell must still read back (pyreadstat) as written, missing as blank."""
+    from studyforge.xpt import _build_columns, _fillers
+
+    n = 30_000
+    rng = np.random.default_rng(11)
+    testcd = np.array(["ALB", "HGB", "WBC", None], dtype=object)[rng.integers(0, 4, n)]
+    df = pd.DataFrame({
+        "STUDYID": pd.Series(["PALACE"] * n, dtype="str"),
+        "DOMAIN": pd.Series(["LB"] * n, dtype="str"),
+        "TESTCD": pd.Series(testcd, dtype="str"),
+        "UNIT": pd.Series(np.array(["g/L", "10^9/L"], dtype=object)[rng.integers(0, 2, n)], dtype="str"),
+        "RES": pd.Series(np.round(rng.normal(50, 10, n), 2).astype(str).astype(object), dtype="str"),
+        "SEQ": np.arange(1, n + 1, dtype=float),
+    })
+    cols = _build_columns(df, "T", {}, {}, {}, {})
+    positions = list(np.cumsum([0] + [c.length for c in cols[:-1]]))
+    fillers = _fillers(cols, positions)
+    assert [c.name for c, _ in fillers] == ["STUDYID+DOMAIN+TESTCD+UNIT", "RES", "SEQ"]
+    assert [pos for _, pos in fillers] == [0, 6 + 2 + 3 + 6, 6 + 2 + 3 + 6 + len(max(df["RES"], key=len))]
+    write_xpt(df, tmp_path / "t.xpt", name="T")
+    back, _ = pyreadstat.read_xport(tmp_path / "t.xpt")
+    for c in ("STUDYID", "DOMAIN", "TESTCD", "UNIT", "RES"):
+        assert list(back[c]) == list(df[c].fillna("")), c
+    assert list(back["SEQ"]) == list(df["SEQ"])

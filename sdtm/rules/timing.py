@@ -194,7 +194,7 @@ def _visit_both(frame, p: VisitParams, refs: Refs) -> tuple[pd.Series, pd.Series
     u = p.unscheduled
     uns = umap(folder, lambda x: x.astype(str).str.startswith(u.prefix.upper())).astype(bool) if u \
         else pd.Series(False, index=frame.index)
-    shown = p.field or "/".join(sorted({refs.identity(f).visit or "" for f in set(refs.field(frame, FORM))
+    shown = p.field or "/".join(sorted({refs.identity(f).visit or "" for f in set(refs.field(frame, FORM).unique())
                                          if f in refs.raw} - {""})) or "visit"
     if uns.any():
         tab = _unscheduled_table(refs, u, sched)
