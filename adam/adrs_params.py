@@ -93,16 +93,28 @@ class DeathParams(_Params):
 
 
 class TimepointParams(EvaluatorRef):
-    """Rule `adrs_timepoint`: PALACE week-N endpoints (ORR, DCR, CBR, APF) with a study-day window."""
+    """Rule `adrs_timepoint`: PALACE week-N endpoints (ORR, DCR, CBR, APF) with a study-day window.
+
+    Each endpoint reads only what it uses: ORR and DCR count up to the window end (`window_after`),
+    APF from the window start (`window_before`), CBR both and `confirmed_response_qualifies`. Setting
+    a field the endpoint does not read is refused: a value that changes nothing is a silent error."""
 
     endpoint: Literal["ORR", "DCR", "CBR", "APF"]
     target_day: int = Field(ge=2, description="study day of the target week, e.g. 168 for week 24")
-    window_before: int = Field(default=14, ge=0)
-    window_after: int = Field(default=14, ge=0)
+    window_before: int = Field(default=14, ge=0, description="CBR, APF: window start = target_day - this")
+    window_after: int = Field(default=14, ge=0, description="ORR, DCR, CBR: window end = target_day + this")
     confirmed_response_qualifies: bool = Field(default=True, description="CBR: a confirmed CR/PR by the window end counts")
 
     @model_validator(mode="after")
     def _window(self) -> "TimepointParams":
+        reads = {"ORR": {"window_after"}, "DCR": {"window_after"}, "APF": {"window_before"},
+                 "CBR": {"window_before", "window_after", "confirmed_response_qualifies"}}[self.endpoint]
+        unread = sorted((self.model_fields_set & set(ENDPOINT_FIELDS)) - reads)
+        if unread:
+            raise ValueError(f"endpoint {self.endpoint} does not use {', '.join(unread)}: remove it")
         if self.target_day - self.window_before < 1:
             raise ValueError("window starts before study day 1")
         return self
+
+
+ENDPOINT_FIELDS = ("window_before", "window_after", "confirmed_response_qualifies")

@@ -40,13 +40,6 @@ DEFINE_ONLY: dict[tuple[str, str, str], str] = {}
 # it; the owner decides which (fix the rule, or add an EXERCISE entry below). xfail(strict=False) so the
 # suite stays green while they do; delete an entry once its case passes.
 KNOWN_INEFFECTIVE: dict[tuple[str, str, str], str] = {
-    ("Analysis", "adrs", "max_ne_between"): "occds (ADaM rules)",
-    ("Analysis", "adrs", "accept_sd"): "occds (ADaM rules)",
-    ("Analysis", "adrs_clinbenefit", "confirmed"): "occds (ADaM rules)",
-    ("Analysis", "adrs_timepoint", "window_before"): "occds (ADaM rules; 2 days shows no effect on ORR24 either)",
-    ("Analysis", "adrs_timepoint", "window_after"): "occds (ADaM rules; 2 days shows no effect on ORR24 either)",
-    ("Analysis", "adrs_response", "from_bor"): "occds (ADaM rules)",
-    ("Analysis", "adrs_timepoint", "confirmed_response_qualifies"): "occds (ADaM rules)",
 }
 
 
@@ -126,6 +119,27 @@ def _bicr_pd_on_day_one(sdtm: dict) -> dict:
     return {**sdtm, "RS": rs}
 
 
+def _bicr_course(*course: tuple[int, str]):
+    """Input change: the first subject with enough BICR time points gets this course of (study day, overall
+    response) at its first time points (every read of a time point alike); its later ones are dropped.
+    Study day 1 = RFXSTDTC (the first dose, as TRTSDT)."""
+
+    def change(sdtm: dict) -> dict:
+        rs, dm = sdtm["RS"].copy(), sdtm["DM"].set_index("USUBJID")
+        bicr = (rs["RSEVAL"] == "INDEPENDENT ASSESSOR") & (rs["RSTESTCD"] == "OVRLRESP") & (rs["RSDTC"] != "")
+        points = rs[bicr].groupby("USUBJID")["RSDTC"].unique()
+        u = sorted(points[points.map(len) >= len(course)].index)[0]
+        dates = sorted(points[u])
+        day1 = pd.Timestamp(str(dm.loc[u, "RFXSTDTC"])[:10])
+        for old, (day, resp) in zip(dates, course):
+            hit = bicr & (rs["USUBJID"] == u) & (rs["RSDTC"] == old)
+            rs.loc[hit, ["RSDTC", "RSSTRESC"]] = [(day1 + pd.Timedelta(days=day - 1)).strftime("%Y-%m-%d"), resp]
+        rs = rs[~(bicr & (rs["USUBJID"] == u) & rs["RSDTC"].isin(dates[len(course):]))]
+        return {**sdtm, "RS": rs}
+
+    return change
+
+
 EXERCISE: dict[tuple[str, str, str], Exercise] = {
     ("Tabulation", "seq", "typed"): Exercise(
         "no PALACE --SEQ sorts by text that holds numbers; LBSEQ sorted by LBORRES does ('10.2' < '9.1' as text)",
@@ -175,6 +189,29 @@ EXERCISE: dict[tuple[str, str, str], Exercise] = {
         "matters only for an event or assessment on the start date itself (never for DOR, whose start is a "
         "response confirmed later); here PFS with a BICR progression read on the day of the first dose",
         site=("ADTTE", "", "PFS"), data=_bicr_pd_on_day_one),
+    ("Analysis", "adrs", "max_ne_between"): Exercise(
+        "imaging is 12-weekly and no simulated NE falls between a response and its confirmation; here PR day 85, "
+        "NE day 113, PR day 141 (RECIST 1.1 sec. 4.6): confirmed with 1 NE allowed, not with 0",
+        data=_bicr_course((85, "PR"), (113, "NE"), (141, "PR"))),
+    ("Analysis", "adrs", "accept_sd"): Exercise(
+        "no simulated SD falls between a PR and its confirmation; here PR 85, SD 113, PR 141",
+        data=_bicr_course((85, "PR"), (113, "SD"), (141, "PR"))),
+    ("Analysis", "adrs_clinbenefit", "confirmed"): Exercise(
+        "an unconfirmed response counts for CB only before the SD minimum (day 43), where 12-weekly imaging never "
+        "reads; here PR day 29 then PD day 57: CB Y unconfirmed, N confirmed", site=("ADRS", "", "CB"),
+        data=_bicr_course((29, "PR"), (57, "PD"))),
+    ("Analysis", "adrs_response", "from_bor"): Exercise(
+        "BCP and RSP differ only in ADT, when a PR is later bettered by a CR (BOR = the CR); no simulated "
+        "subject has that; here PR day 85, CR day 169", data=_bicr_course((85, "PR"), (169, "CR"))),
+    ("Analysis", "adrs_timepoint", "confirmed_response_qualifies"): Exercise(
+        "no simulated confirmed responder progresses at week 24; here PR 57, PR 85 (confirmed), PD 169 (the "
+        "week-24 assessment)", data=_bicr_course((57, "PR"), (85, "PR"), (169, "PD"))),
+    ("Analysis", "adrs_timepoint", "window_before"): Exercise(
+        "simulated scans are on schedule (day 168 +/- a few days); here the week-24 scan is on day 150, in "
+        "[139, 182] but not [154, 182]", data=_bicr_course((57, "SD"), (150, "SD"))),
+    ("Analysis", "adrs_timepoint", "window_after"): Exercise(
+        "simulated confirmations fall well inside the window; here PR day 85 confirmed on day 190, after day "
+        "182 = 168 + 14 but by 197 = 168 + 29", data=_bicr_course((85, "PR"), (190, "PR"))),
 }
 
 

@@ -446,3 +446,50 @@ def test_switch_min_sd_days(spec):
     s.ovr("B", 56, "SD")
     r = s.run(_variant(spec, min_sd_days=56))
     assert r.val("A", "BORINV") == "SD" and r.val("B", "BORINV") == "NE"
+
+
+# --- parameters whose effect PALACE's on-schedule imaging never shows (issue 12) --------------------------
+
+def test_bcp_dates_the_best_response_rsp_the_first(spec):
+    # RECIST 1.1 sec. 4.4 (best overall response = best recorded): PR day 57, CR day 141 -> BOR CR (day 141).
+    # BCP (from_bor = true, admiralonco "best overall response of CR/PR") is Y at the BOR date, day 141;
+    # RSP (from_bor = false) is Y at the first CR/PR, day 57.
+    r = one_subject((57, "PR"), (141, "CR")).run(spec)
+    assert r.val(U, "BORINV") == "CR" and r.day(U, "BORINV") == 141
+    assert r.val(U, "BCPINV") == "Y" and r.day(U, "BCPINV") == 141
+    assert r.val(U, "RSPINV") == "Y" and r.day(U, "RSPINV") == 57
+
+
+def test_early_unconfirmed_pr_gives_cb_not_ccb(spec):
+    # PR day 29 (before the SD minimum, study day 43), PD day 57: the PR is a response when confirmation is not
+    # required -> CB Y (day 29); RECIST 1.1 sec. 4.6 needs a CR/PR >= 28 days later, the PD is not -> no
+    # confirmed response, and no CR/PR/SD at day >= 43 -> CCB N.
+    r = one_subject((29, "PR"), (57, "PD")).run(spec)
+    assert r.val(U, "CBINV") == "Y" and r.day(U, "CBINV") == 29
+    assert r.val(U, "CCBINV") == "N"
+
+
+def test_cbr24_window_start_edge(spec):
+    # W24 window [168 - 14, 168 + 14] = [154, 182]: SD on day 154 is the week-24 assessment (Y), SD on day 153
+    # is outside it and there is no other in-window scan -> N (the conservative reading of the method text).
+    s = Study().subject("A").subject("B")
+    for u, last in (("A", 154), ("B", 153)):
+        for d in (57, last):
+            s.ovr(u, d, "SD")
+    r = s.run(spec)
+    assert r.val("A", "CBR24INV") == "Y" and r.day("A", "CBR24INV") == 154
+    assert r.val("B", "CBR24INV") == "N"
+
+
+@pytest.mark.parametrize("endpoint, field", [("ORR", "window_before"), ("DCR", "window_before"),
+                                             ("APF", "window_after"), ("ORR", "confirmed_response_qualifies")])
+def test_timepoint_refuses_a_field_its_endpoint_does_not_read(endpoint, field):
+    # ORR/DCR count up to the window end only, APF from the window start only; a value they ignore is refused
+    from pydantic import ValidationError
+
+    from adam.adrs_params import TimepointParams
+
+    ok = {"evaluator": "INV", "endpoint": endpoint, "target_day": 168}
+    TimepointParams.model_validate(ok)
+    with pytest.raises(ValidationError, match=f"does not use {field}"):
+        TimepointParams.model_validate({**ok, field: 14 if field.startswith("window") else True})

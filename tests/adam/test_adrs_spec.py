@@ -112,9 +112,11 @@ def test_method_texts_state_the_spec_values(spec, methods):
     for p in spec.parameters:
         if p.derivation.rule == "adrs_timepoint":
             d = p.derivation.params
-            hi, lo = d["target_day"] + d["window_after"], d["target_day"] - d["window_before"]
             text = methods[p.method].description
             if d["endpoint"] == "APF":  # APF uses the window start and the target day
+                lo = d["target_day"] - d["window_before"]
                 assert f"study day >= {lo}" in text and f"study day {d['target_day']}" in text, p.paramcd
-            else:
-                assert str(hi) in text, p.paramcd
+            else:  # ORR, DCR, CBR count up to the window end
+                assert str(d["target_day"] + d["window_after"]) in text, p.paramcd
+            if d["endpoint"] == "CBR":
+                assert f"[{d['target_day'] - d['window_before']}, " in text, p.paramcd
