@@ -395,8 +395,39 @@ _IDENT = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
 def read_for_spec(raw_dir: Path | str, spec) -> tuple[dict[str, RawForm], list[Finding]]:
-    """The raw folder read as the study spec declares, with unknown columns reported."""
-    return read_raw_dir(raw_dir, spec.study.raw, known_columns=spec_columns(spec))
+    """The raw folder read as the study spec declares, with unknown columns and identifiers that do not
+    have the declared shape reported."""
+    forms, findings = read_raw_dir(raw_dir, spec.study.raw, known_columns=spec_columns(spec))
+    if spec.study.raw is not None:
+        for name, rf in forms.items():
+            findings += identity_pattern_findings(rf, spec.study.raw.for_form(name))
+    return forms, findings
+
+
+def identity_pattern_findings(rf: RawForm, ident) -> list[Finding]:
+    """A non-empty identifier column whose value the declared regex does not match would compose to a
+    SUBJID/USUBJID/SITEID without that piece: one ERROR per distinct value, with its count and first lines."""
+    out: list[Finding] = []
+    parts = [*ident.subjid_parts(), *ident.usubjid_parts(), *([ident.site] if ident.site else [])]
+    seen: set[tuple[str, str]] = set()
+    for p in parts:
+        if not p.regex or p.column not in rf.frame.columns or (p.column, p.regex) in seen:
+            continue
+        seen.add((p.column, p.regex))
+        col = rf.frame[p.column].astype(str)
+        uniq = pd.Series(col.unique())
+        bad_vals = set(uniq[(uniq.str.strip() != "") & ~uniq.str.contains(p.regex, regex=True)])
+        if not bad_vals:
+            continue
+        bad = col.isin(bad_vals).to_numpy()
+        lines, vals = rf.lines[bad], col.to_numpy(dtype=object)[bad]
+        for v in sorted(bad_vals):
+            at = lines[vals == v]
+            out.append(Finding(Severity.ERROR, "SD0012",
+                               f"identifier does not match the declared pattern {p.regex!r} ({len(at)} record(s), "
+                               f"lines {', '.join(str(int(x)) for x in at[:5])}): the composed identifier would "
+                               "lack this piece", file=rf.path, line=int(at[0]), field=p.column, value=v))
+    return out
 
 
 def compose_id(frame: pd.DataFrame, parts: list, study_id: str = "") -> pd.Series:

@@ -77,3 +77,20 @@ def test_spec_error_in_raw_section_names_file_and_line(tmp_path):
         load_spec(spec)
     line = text.splitlines().index("  visitt: X") + 1
     assert f"study.yaml:{line}" in str(exc.value) and "visitt" in str(exc.value)
+
+
+def test_an_identifier_the_declared_pattern_does_not_match_is_a_located_error():
+    # "X99" has no "<digits>-" prefix: the site regex ^(\d+)- cannot match, so SITEID would be '' silently.
+    # Expected: one ERROR for the distinct value, at its first line (3), naming the raw field and the value;
+    # the matching values and the empty one (no subject) give nothing.
+    import numpy as np
+
+    from sdtm.readers import RawForm, identity_pattern_findings
+
+    raw = RawSpec.model_validate({"subject": "PATNUM", "site": {"column": "PATNUM", "regex": r"^(\d+)-"}})
+    frame = pd.DataFrame({"PATNUM": ["701-1015", "X99", "", "X99"]})
+    rf = RawForm("dm", frame, "raw/dm.csv", np.array([2, 3, 4, 6]))
+    found = identity_pattern_findings(rf, raw.for_form("dm"))
+    assert [(f.rule, f.severity.value, f.file, f.line, f.field, f.value) for f in found] == [
+        ("SD0012", "ERROR", "raw/dm.csv", 3, "PATNUM", "X99")]
+    assert "2 record(s), lines 3, 6" in found[0].message
