@@ -28,7 +28,7 @@ from ..vocabulary import norm_key
 from ._common import Source, column, raw_field, row_findings, source_text
 from .base import Params, Refs, variable_rule
 from .collected import UnitRow, unit_table
-from .numeric import _NUM, _WS, Precision, _decimal, _round, _text_of
+from .numeric import _NUM, _WS, Precision, _decimal, _empty_or_declared, _round, _text_of
 
 
 class ConvertedResultParams(Params):
@@ -59,12 +59,10 @@ def _convert(d: Decimal, factor: float, offset: float) -> Decimal:
 def _one(value: str, row: tuple | None, p: Precision | None, params: ConvertedResultParams,
          declared: dict[str, str]) -> tuple[str, str]:
     """(--STRESC, kind) of one distinct (value, table row, precision)."""
+    known = _empty_or_declared(value, declared)
+    if known is not None:
+        return known
     v = value.strip()
-    if v == "":
-        return "", "missing"
-    key = _WS.sub(" ", v.upper())
-    if key in declared:
-        return declared[key], "text"
     if row is None:
         return "", "no unit"
     factor, offset = row

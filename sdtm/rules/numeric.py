@@ -89,14 +89,21 @@ def _text_of(d: Decimal) -> str:
     return out.lstrip("-") if d == 0 else out  # no '-0.0'
 
 
-def _one(value: str, p: Precision | None, params: StandardResultParams, declared: dict[str, str]) -> tuple[str, str]:
-    """(--STRESC, kind) of one distinct collected value under one precision."""
+def _empty_or_declared(value: str, declared: dict[str, str]) -> tuple[str, str] | None:
+    """(--STRESC, kind) of a missing or a declared text result (e.g. ND); None for anything else."""
     v = value.strip()
     if v == "":
         return "", "missing"
     key = _WS.sub(" ", v.upper())
-    if key in declared:
-        return declared[key], "text"
+    return (declared[key], "text") if key in declared else None
+
+
+def _one(value: str, p: Precision | None, params: StandardResultParams, declared: dict[str, str]) -> tuple[str, str]:
+    """(--STRESC, kind) of one distinct collected value under one precision."""
+    known = _empty_or_declared(value, declared)
+    if known is not None:
+        return known
+    v = value.strip()
     num = _NUM[params.decimal_mark]
     try:
         if re.fullmatch(num, v):
