@@ -416,7 +416,8 @@ def identity_pattern_findings(rf: RawForm, ident) -> list[Finding]:
         seen.add((p.column, p.regex))
         col = rf.frame[p.column].astype(str)
         uniq = pd.Series(col.unique())
-        bad_vals = set(uniq[(uniq.str.strip() != "") & ~uniq.str.contains(p.regex, regex=True)])
+        rx = re.compile(p.regex)  # per distinct value, so a pattern with groups needs no extract
+        bad_vals = {v for v in uniq if v.strip() != "" and rx.search(v) is None}
         if not bad_vals:
             continue
         bad = col.isin(bad_vals).to_numpy()
