@@ -49,6 +49,7 @@ from studyforge.spec.models import Codelist, Dataset, Spec, Variable
 from studyforge.spec.raw import IdPart
 
 from .._fast import text_series
+from ..vocabulary import norm_key
 
 # bookkeeping columns of the working rows (never written): where each record came from and who it is
 FORM, FILE, LINE = "__form", "__file", "__line"
@@ -266,6 +267,23 @@ class Refs:
         kw.setdefault("variable", self.variable.name if self.variable else "")
         kw.setdefault("file", self.spec_file)
         return Finding(severity, rule_id, message, **kw)
+
+    def select(self, form: str, frame: pd.DataFrame, field: str | None,
+               values: list[str]) -> tuple[pd.Series | None, list[Finding]]:
+        """Records of raw form `form` whose `field` is one of `values` (case and blanks normalised). A missing
+        column is an ERROR and selects nothing (None); a selection matching none of the records is a WARNING."""
+        if not field:
+            return pd.Series(True, index=frame.index), []
+        path = self.raw[form].path if form in self.raw else ""
+        if field not in frame.columns:
+            return None, [self.finding(Severity.ERROR, "SD0102", f"required column {field!r} missing in raw form "
+                                       f"{form}", file=path, field=field)]
+        keep = norm_key(frame[field]).isin([v.upper() for v in values])
+        if len(frame) and not keep.any():
+            return keep, [self.finding(Severity.WARNING, "SD0104", f"selection {field} in {values} matches none of "
+                                       f"the {len(frame)} record(s) of raw form {form}", file=path, field=field,
+                                       value=", ".join(values))]
+        return keep, []
 
     def row_findings(self, frame: pd.DataFrame, mask: pd.Series, severity: Severity, rule_id: str, message: str,
                      field: str, values: pd.Series, variable: str | None = None) -> list[Finding]:

@@ -16,7 +16,6 @@ from pydantic import Field
 from studyforge.findings import Finding, Severity
 
 from .._fast import TEXT, text_series
-from ..vocabulary import norm_key
 from .base import (
     BOOKKEEPING,
     FILE,
@@ -125,13 +124,11 @@ def build_forms(p: FormsParams, refs: Refs):
             if not part.optional:
                 notes.append(missing_form(refs, part.form))
             continue
-        if part.where_field:
-            if part.where_field not in f.columns:
-                notes.append(refs.finding(Severity.ERROR, "SD0102", f"required column {part.where_field!r} missing "
-                                          f"in raw form {part.form}", file=refs.raw[part.form].path,
-                                          field=part.where_field))
-                continue
-            f = f[norm_key(f[part.where_field]).isin([v.upper() for v in part.where_in])]
+        keep, got = refs.select(part.form, f, part.where_field, part.where_in)
+        notes += got
+        if keep is None:
+            continue
+        f = f[keep]
         for k, v in part.set.items():
             f[k] = v
         f, got = dedupe_form(refs, f, part.unique, part.form, part.duplicates)

@@ -13,7 +13,6 @@ from studyforge.findings import Severity
 
 from .. import _dates
 from ..derivations import form_iso
-from ..vocabulary import norm_key
 from .base import SUBJECT_ID, Params, Refs, Used, variable_rule
 
 
@@ -72,17 +71,17 @@ def subject_date(frame, p: SubjectDateParams, refs: Refs):
         return blank, [refs.finding(Severity.ERROR, "SD0102", f"required column {p.date!r} missing in raw form "
                                     f"{p.form}", file=rf.path, field=p.date)]
     subj = refs.usubjid_of(p.form)
-    keep = pd.Series(True, index=f.index)
-    if p.where_field:
-        keep = norm_key(f.get(p.where_field, pd.Series("", index=f.index))).isin([v.upper() for v in p.where_in])
+    keep, notes = refs.select(p.form, f, p.where_field, p.where_in)
+    if keep is None:
+        return blank, notes
     if p.text:
         t = pd.DataFrame({"S": subj, "iso": f[p.date]})[keep]
-        return _per_usubjid(frame, _extreme_per_subject(t, p.agg)), [Used(p.form, len(t))]
+        return _per_usubjid(frame, _extreme_per_subject(t, p.agg)), [Used(p.form, len(t)), *notes]
     if p.format == "declared":  # declared formats: the time is joined by the parser (date and time fields)
         iso, _ = refs.shared(("form_dtc", p.form, p.date, p.time), lambda: _dates.form_dtc(
             rf, refs.spec.study.raw.for_form(p.form), p.date, p.time if p.time in f.columns else None))
         t = pd.DataFrame({"S": subj, "iso": iso})[keep & (iso != "")]
-        return _per_usubjid(frame, _extreme_per_subject(t, p.agg)), [Used(p.form, len(t))]
+        return _per_usubjid(frame, _extreme_per_subject(t, p.agg)), [Used(p.form, len(t)), *notes]
     if p.format == "edc":
         iso, err = form_iso(refs, p.form, p.date)
     else:
@@ -93,7 +92,7 @@ def subject_date(frame, p: SubjectDateParams, refs: Refs):
         okt = t.str.match(r"^\d{2}:\d{2}$")
         iso = iso.where(~(okt & (iso.str.len() == 10)), iso + "T" + t)
     t = pd.DataFrame({"S": subj, "iso": iso})[keep & ~err & (iso != "")]
-    return _per_usubjid(frame, _extreme_per_subject(t, p.agg)), [Used(p.form, len(t))]
+    return _per_usubjid(frame, _extreme_per_subject(t, p.agg)), [Used(p.form, len(t)), *notes]
 
 
 class AgeParams(Params):

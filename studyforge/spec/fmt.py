@@ -304,16 +304,8 @@ class _Emitter:
 
     def _has_comments(self, node: Node) -> bool:
         """A comment inside the collection (one at the end of its own line is written after the flow text)."""
-        stack = list(node.value) if isinstance(node, SequenceNode) else [x for kv in node.value for x in kv]
-        while stack:
-            n = stack.pop()
-            if id(n) in self.comments.eol or id(n) in self.comments.before:
-                return True
-            if isinstance(n, SequenceNode):
-                stack.extend(n.value)
-            elif isinstance(n, MappingNode):
-                stack.extend(x for kv in n.value for x in kv)
-        return False
+        children = node.value if isinstance(node, SequenceNode) else [x for kv in node.value for x in kv]
+        return any(_has_any_comment(c, self.comments) for c in children)
 
 
 FLOW_DEPTH = 4
