@@ -37,15 +37,31 @@ def sas_days(values: pd.Series) -> np.ndarray:
     return umap(_text(values), lambda u: _shared.iso_to_sas_date(u).astype(float)).to_numpy(dtype=float)
 
 
+def day_minutes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(days since 1960-01-01 of complete dates, minutes after midnight of valid values with hh:mm),
+    NaN where absent: one parse per distinct value for both."""
+    def both(u: pd.Series) -> pd.DataFrame:
+        p = _shared.parse_iso8601(u)
+        mins = (p["hour"] * 60 + p["minute"]).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        return pd.DataFrame({"d": _shared.iso_to_sas_date(u).to_numpy(dtype=float), "m": mins})
+    txt = _text(values)
+    codes, uniq = pd.factorize(txt.to_numpy(dtype=object))
+    if len(uniq) == 0:
+        return np.array([], dtype=float), np.array([], dtype=float)
+    b = both(pd.Series(np.asarray(uniq, dtype=object), dtype=object))
+    return b["d"].to_numpy(dtype=float)[codes], b["m"].to_numpy(dtype=float)[codes]
+
+
 def partial_day_range(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(first, last) possible day (SAS) of a partial date ('2021-06' -> June 1..30, '2021' -> Jan 1..Dec 31);
     NaN for complete, empty or invalid values: the interval every date the partial value allows lies in."""
     def bounds(u: pd.Series) -> pd.DataFrame:
-        p = _shared.parse_iso8601(u)
-        partial = p["precision"].isin(["year", "month"]).to_numpy()
-        lo, _ = _shared.impute_date(u, fill="first")
-        hi, _ = _shared.impute_date(u, fill="last")
-        return pd.DataFrame({"lo": np.where(partial, lo, np.nan), "hi": np.where(partial, hi, np.nan)})
+        partial = _shared.parse_iso8601(u)["precision"].isin(["year", "month"]).to_numpy()
+        lo, hi = np.full(len(u), np.nan), np.full(len(u), np.nan)
+        if partial.any():   # few values are partial: impute only those
+            lo[partial] = _shared.impute_date(u[partial], fill="first")[0].to_numpy(dtype=float)
+            hi[partial] = _shared.impute_date(u[partial], fill="last")[0].to_numpy(dtype=float)
+        return pd.DataFrame({"lo": lo, "hi": hi})
     txt = _text(values)
     codes, uniq = pd.factorize(txt.to_numpy(dtype=object))
     if len(uniq) == 0:

@@ -49,7 +49,7 @@ def text_series(s: pd.Series) -> pd.Series:
     return pd.Series(text_values(s), index=s.index, dtype=str)
 
 
-def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def distinct_values(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(codes, distinct values as objects) of s with missing counted as ''; no code is -1."""
     if text_layout(s.dtype) is not None:
         codes, uniq = factorize_text(s)
@@ -66,7 +66,7 @@ def _distinct(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def umap(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """fn applied to the distinct values of s (missing values count as ''), aligned to s."""
-    codes, uniques = _distinct(s)
+    codes, uniques = distinct_values(s)
     if len(uniques) == 0:  # learn the result type from one blank value
         uniques = pd.Series([""], dtype=object).to_numpy()
     res = fn(pd.Series(uniques, dtype=object))
@@ -75,3 +75,35 @@ def umap(s: pd.Series, fn: Callable[[pd.Series], pd.Series]) -> pd.Series:
         return pd.Series(pd.array(arr, dtype=str).take(codes), index=s.index)
     out = arr[codes] if len(codes) else arr[:0]
     return pd.Series(out, index=s.index, dtype=res.dtype)
+
+
+def _column_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """(codes 0..k-1, k) of one column; missing is its own code (equal to itself, not to '')."""
+    if text_layout(s.dtype) is not None:
+        codes, uniq = factorize_text(s)
+    else:
+        codes, uniq = pd.factorize(s.to_numpy(), use_na_sentinel=True)
+    return codes.astype(np.int64) + 1, len(uniq) + 1
+
+
+def row_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """One int64 per row, equal exactly when the rows agree on every key (missing equals missing), as
+    DataFrame.duplicated compares them: each column hashed once, then integer arithmetic, instead of
+    pandas hashing the text of every key column again for the combined key."""
+    ids = np.zeros(len(frame), dtype=np.int64)
+    bound = 1
+    for k in keys:
+        codes, width = _column_codes(frame[k])
+        if bound * width >= 1 << 62:                  # keep the product in int64: renumber first
+            ids, uniq = pd.factorize(ids)
+            ids, bound = ids.astype(np.int64), max(len(uniq), 1)
+        ids = ids * width + codes
+        bound *= width
+    return ids
+
+
+def duplicated_rows(frame: pd.DataFrame, keys: list[str], keep: str | bool = "first") -> np.ndarray:
+    """DataFrame.duplicated(subset=keys, keep=keep) as a bool array, via row_codes."""
+    if not len(frame):
+        return np.zeros(0, dtype=bool)
+    return pd.Series(row_codes(frame, keys)).duplicated(keep=keep).to_numpy(dtype=bool)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from . import _dates
-from ._fast import umap
+from ._fast import distinct_values
 from .rules.base import Refs
 
 
@@ -43,8 +43,10 @@ def sort_codes(frame: pd.DataFrame, keys: list[str], known: dict[str, np.ndarray
         elif typed:
             cols.append(typed_codes(col))
         else:
-            codes, _ = pd.factorize(col.astype(object).where(col.notna(), "").to_numpy(dtype=object), sort=True)
-            cols.append(codes)
+            codes, uniq = distinct_values(col)          # hashed once; only the distinct values are sorted
+            rank = np.empty(len(uniq), dtype=np.int64)
+            rank[np.argsort(uniq)] = np.arange(len(uniq))
+            cols.append(rank[codes])
     return np.lexsort([np.arange(len(frame))] + cols[::-1])
 
 
@@ -106,13 +108,20 @@ def dm_ref_days(refs: Refs, name: str) -> np.ndarray:
     return refs.memo(("dm_days", name), build)
 
 
-def minutes(dtc: pd.Series) -> np.ndarray:
-    """Minutes after midnight when the ISO value has hh:mm, else NaN."""
-    def mins(u: pd.Series) -> pd.Series:
-        m = u.astype(str).str.extract(r"T(\d{2}):(\d{2})")
-        return (pd.to_numeric(m[0], errors="coerce") * 60 + pd.to_numeric(m[1], errors="coerce")).astype(float)
+def dm_ref_minutes(refs: Refs, name: str) -> np.ndarray:
+    """Minutes after midnight of a DM reference date-time per working row (NaN without hh:mm)."""
+    def build():
+        dm = _dm_last(refs)
+        if dm is None or name not in dm.columns:
+            return np.full(len(refs.vars), np.nan)
+        mins = minutes(dm[name].fillna("").astype(str))
+        return per_subject(refs, dm["USUBJID"], mins, np.nan).astype(float)
+    return refs.memo(("dm_minutes", name), build)
 
-    return umap(dtc, mins).to_numpy(dtype=float)
+
+def minutes(dtc: pd.Series) -> np.ndarray:
+    """Minutes after midnight when the ISO value is valid with hh:mm, else NaN."""
+    return _dates.day_minutes(dtc)[1]
 
 
 def dtc_parts(refs: Refs, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -122,7 +131,7 @@ def dtc_parts(refs: Refs, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray
         dtc = _dates._text(refs.var(name).astype(str))  # missing -> '', so every code is >= 0
         codes, uniq = pd.factorize(dtc.to_numpy(dtype=object))
         u = pd.Series(np.asarray(uniq, dtype=object), dtype=str)
-        days_u, mins_u = _dates.sas_days(u), minutes(u)
+        days_u, mins_u = _dates.day_minutes(u)
         if len(codes) == 0:
             return np.array([], dtype=float), np.array([], dtype=float), codes
         return days_u[codes], mins_u[codes], codes

@@ -17,7 +17,7 @@ import pandas as pd
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset, Derivation, Spec, Variable
 
-from ._fast import text_series, umap
+from ._fast import distinct_values, duplicated_rows, text_series, umap
 from .context import Reconciliation
 from .rules import load_all, rule
 from .rules.base import FILE, FORM, LINE, SUBJECT, RawIdentity, Refs, Unmapped, Used
@@ -129,13 +129,21 @@ def _split_words(text: str, width: int = 200) -> list[str]:
     return pieces
 
 
+def _id_text(s: pd.Series) -> pd.Series:
+    """IDVARVAL text of the parent's --SEQ (numbers without decimals; '' when missing), formatted once
+    per distinct value."""
+    codes, uniq = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+    text = np.array(["" if pd.isna(v) else f"{v:.0f}" if isinstance(v, float) else str(v) for v in uniq] + [""],
+                    dtype=object)
+    return pd.Series(text[codes], index=s.index, dtype=str)
+
+
 def build_supp(build: Build, ds: Dataset, supp: Dataset, frame: pd.DataFrame, res: pd.DataFrame,
                refs: Refs) -> pd.DataFrame:
     """SUPP-- records from the qualifiers the spec declares on the parent (non-empty values only); text
     over 200 characters in the declared variables is split (the parent keeps the first piece)."""
     p: SuppParams = rule(supp.derivation.rule).parse(supp.derivation.params)
-    idvals = (res[p.idvar].map(lambda v: "" if pd.isna(v) else f"{v:.0f}" if isinstance(v, float) else str(v))
-              if p.idvar else pd.Series("", index=res.index))
+    idvals = _id_text(res[p.idvar]) if p.idvar else pd.Series("", index=res.index)
     frames = []
     for q in p.qualifiers:
         der = Derivation.model_validate(q.derivation)
@@ -198,16 +206,19 @@ def check_text(build: Build, ds: Dataset, df: pd.DataFrame, frame: pd.DataFrame 
         if v.type != "Char":
             continue
         s = df[v.name]
-        uniq = pd.Series(s.unique(), dtype=object).astype(str)
-        bad_vals = set(uniq[uniq.str.contains(_NON_ASCII, regex=True)])
-        bad = s.isin(bad_vals) if bad_vals else pd.Series(False, index=s.index)
+        codes, uniq = distinct_values(s)    # tested once per distinct value
+        text = pd.Series(uniq, dtype=object).astype(str)
+        bad_u = text.str.contains(_NON_ASCII, regex=True).to_numpy(dtype=bool)
+        bad = pd.Series(bad_u[codes] if bad_u.any() else np.zeros(len(s), dtype=bool), index=s.index)
         field = (v.derivation.params.get("field", "") if v.derivation else "") or v.name
         if bad.any():
             s = _ascii_or_held_back(build, ds, df, frame, v.name, field, bad)
+            codes, uniq = distinct_values(s)
+            text = pd.Series(uniq, dtype=object).astype(str)
         if v.name not in split:
-            long_vals = set(uniq[uniq.str.len() > 200])
-            long = s.isin(long_vals) if long_vals else pd.Series(False, index=s.index)
-            if long.any():
+            long_u = (text.str.len() > 200).to_numpy(dtype=bool)
+            if long_u.any():
+                long = pd.Series(long_u[codes], index=s.index)
                 _row_findings(build, ds, df, frame, long, "SD1002", "value over 200 characters and not declared "
                               "for splitting into SUPP--", v.name, field, s.str.slice(0, 60))
 
@@ -254,7 +265,7 @@ def check_keys(build: Build, ds: Dataset, df: pd.DataFrame, frame: pd.DataFrame 
     keys = [k for k in ds.keys if k in df.columns]
     if not keys or df.empty:
         return
-    dup = df.duplicated(subset=keys, keep=False)
+    dup = pd.Series(duplicated_rows(df, keys, keep=False), index=df.index)
     if dup.any():
         _row_findings(build, ds, df, frame, dup, "SD0803", f"duplicate natural key ({', '.join(keys)})",
                       keys[-1], keys[-1], df[keys].astype(str).agg("/".join, axis=1))

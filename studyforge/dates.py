@@ -106,21 +106,66 @@ def parse_iso8601(values: pd.Series) -> pd.DataFrame:
     return _parse_distinct(txt)
 
 
-def _parse_distinct(txt: pd.Series) -> pd.DataFrame:
-    parts = txt.str.extract(_ISO_RE)
-    n = len(txt)
-    empty = (txt == "").to_numpy(dtype=bool)
-    matched = parts["year"].notna().to_numpy(dtype=bool)
+# the common complete shapes (YYYY, YYYY-MM, ..., YYYY-MM-DDThh:mm:ss): length -> number of components
+_SHAPES = {4: 1, 7: 2, 10: 3, 13: 4, 16: 5, 19: 6}
+_SEPARATORS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
+_FIELD_AT = [(0, 4), (5, 2), (8, 2), (11, 2), (14, 2), (17, 2)]   # (start, width) of each component
 
-    present = {}
-    dash = {}
-    nums = {}
-    for c in COMPONENTS:
-        col = parts[c]
-        present[c] = col.notna().to_numpy(dtype=bool)
-        dash[c] = (col == "-").fillna(False).to_numpy(dtype=bool)
-        num = pd.to_numeric(col.where(~pd.Series(dash[c], index=col.index)), errors="coerce")
-        nums[c] = num.to_numpy(dtype=float, na_value=np.nan)
+
+def _fixed_shapes(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(matched, numbers) for values of the common fixed shapes, read as a code-point matrix in numpy
+    (no regex per value); numbers is (n, 6) floats, NaN where a component is absent. Values of other
+    shapes (a '-' placeholder, fractions, a zone) are left unmatched for the regex."""
+    n = len(vals)
+    nums = np.full((n, len(COMPONENTS)), np.nan)
+    lens = np.fromiter(map(len, vals), dtype=np.int64, count=n)
+    shaped = np.isin(lens, list(_SHAPES))
+    if not shaped.any():
+        return np.zeros(n, dtype=bool), nums
+    cp = np.asarray(vals[shaped], dtype="U19").view(np.uint32).reshape(-1, 19).astype(np.int64)
+    ln = lens[shaped]
+    digit = (cp >= 48) & (cp <= 57)
+    ok = np.ones(len(cp), dtype=bool)
+    for i, (start, width) in enumerate(_FIELD_AT):
+        inside = ln >= start + width
+        ok &= ~inside | digit[:, start:start + width].all(axis=1)
+    for pos, sep in _SEPARATORS.items():
+        ok &= (ln <= pos) | (cp[:, pos] == ord(sep))
+    d = cp - 48
+    sub = np.full((len(cp), len(COMPONENTS)), np.nan)
+    for i, (start, width) in enumerate(_FIELD_AT):
+        value = np.zeros(len(cp), dtype=np.int64)
+        for k in range(width):
+            value = value * 10 + d[:, start + k]
+        sub[:, i] = np.where(ln >= start + width, value, np.nan)
+    matched = np.zeros(n, dtype=bool)
+    matched[np.flatnonzero(shaped)[ok]] = True
+    nums[matched] = sub[ok]
+    return matched, nums
+
+
+def _parse_distinct(txt: pd.Series) -> pd.DataFrame:
+    n = len(txt)
+    texts = txt.to_numpy(dtype=object)
+    empty = texts == ""
+    fast, fast_nums = _fixed_shapes(texts)
+    slow = ~fast & ~empty
+    parts = txt[slow].str.extract(_ISO_RE).reindex(txt.index) if slow.any() else None
+    matched = fast.copy()
+    present, dash, nums = {}, {}, {}
+    for i, c in enumerate(COMPONENTS):
+        present[c] = ~np.isnan(fast_nums[:, i])
+        dash[c] = np.zeros(n, dtype=bool)
+        nums[c] = fast_nums[:, i].copy()
+        if parts is not None:
+            col = parts[c][slow]
+            at = np.flatnonzero(slow)
+            present[c][at] = col.notna().to_numpy(dtype=bool)
+            dash[c][at] = (col == "-").fillna(False).to_numpy(dtype=bool)
+            nums[c][at] = pd.to_numeric(col.where(col != "-"), errors="coerce").to_numpy(dtype=float,
+                                                                                       na_value=np.nan)
+    if parts is not None:
+        matched |= parts["year"].notna().to_numpy(dtype=bool)
 
     # a "-" placeholder must be followed by some known component
     later_known = np.zeros(n, dtype=bool)
@@ -142,7 +187,7 @@ def _parse_distinct(txt: pd.Series) -> pd.DataFrame:
     ok &= ~known("hour") | (nums["hour"] <= 23)
     ok &= ~known("minute") | (nums["minute"] <= 59)
     ok &= ~known("second") | (nums["second"] <= 59)
-    tz = parts["tz"].fillna("")
+    tz = parts["tz"].fillna("") if parts is not None else pd.Series("", index=txt.index)
     tz_h = pd.to_numeric(tz.str.slice(1, 3), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     tz_m = pd.to_numeric(tz.str.slice(4, 6), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     has_off = tz.str.len().to_numpy() == 6
@@ -162,7 +207,8 @@ def _parse_distinct(txt: pd.Series) -> pd.DataFrame:
         vals = np.where(ok, nums[c], np.nan)
         miss = np.isnan(vals)
         cols[c] = pd.arrays.IntegerArray(np.where(miss, 0, vals).astype(np.int64), miss)
-    frac = pd.to_numeric("0." + parts["fraction"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    frac = (pd.to_numeric("0." + parts["fraction"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            if parts is not None else np.full(n, np.nan))
     frac = np.where(ok, frac, np.nan)
     cols["fraction"] = pd.arrays.FloatingArray(np.nan_to_num(frac), np.isnan(frac))
     cols["valid"] = valid

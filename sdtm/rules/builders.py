@@ -15,7 +15,7 @@ from pydantic import Field
 
 from studyforge.findings import Finding, Severity
 
-from .._fast import TEXT, text_series
+from .._fast import TEXT, duplicated_rows, text_series
 from .base import (
     BOOKKEEPING,
     FILE,
@@ -71,7 +71,7 @@ def dedupe_form(refs: Refs, frame: pd.DataFrame, unique: list[str], form: str,
     different values: ERROR, the first kept. Dropped records go to the reconciliation."""
     position = refs.identity(form).position
     data_cols = [c for c in frame.columns if c not in BOOKKEEPING and c != position]
-    exact = frame.duplicated(subset=data_cols, keep="first")
+    exact = pd.Series(duplicated_rows(frame, data_cols), index=frame.index)
     notes: list = []
     if exact.any():
         if duplicates == "keep":
@@ -88,7 +88,7 @@ def dedupe_form(refs: Refs, frame: pd.DataFrame, unique: list[str], form: str,
             frame = frame[~exact]
     keys = [k for k in unique if k in frame.columns]
     if keys:
-        dup = frame.duplicated(subset=keys, keep="first")
+        dup = pd.Series(duplicated_rows(frame, keys), index=frame.index)
         if dup.any():
             for _, row in frame[dup].iterrows():
                 notes.append(refs.finding(

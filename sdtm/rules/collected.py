@@ -16,7 +16,7 @@ from pydantic import Field
 from studyforge.findings import Severity
 
 from .. import _dates
-from .._fast import umap
+from .._fast import row_codes, umap
 from ..vocabulary import codelist_lookup, norm_key, spelled
 from .base import FORM, LINE, Params, Refs, variable_rule
 
@@ -239,10 +239,13 @@ class UnitConvertParams(Params):
     decimals: int = 4
 
 
-def _fmt_num(x: pd.Series, decimals: int) -> pd.Series:
-    r = x.round(decimals)
-    return umap(r, lambda u: u.map(lambda v: "" if v == "" or pd.isna(v)
-                                   else f"{float(v):.{decimals}f}".rstrip("0").rstrip(".")))
+def _fmt_num(x: pd.Series, decimals: int) -> tuple[pd.Series, np.ndarray]:
+    """(text, the text read back as a number) of numbers rounded to `decimals`, trailing zeros dropped;
+    formatted once per distinct value."""
+    codes, uniq = pd.factorize(x.round(decimals).to_numpy(dtype=float), use_na_sentinel=True)
+    text = np.array([f"{v:.{decimals}f}".rstrip("0").rstrip(".") for v in uniq] + [""], dtype=object)
+    back = np.append(pd.to_numeric(pd.Series(text[:-1], dtype=object)).to_numpy(dtype=float), np.nan)
+    return pd.Series(text[codes], index=x.index, dtype=str), back[codes]
 
 
 def unit_table(p: UnitConvertParams, refs: Refs) -> list[UnitRow]:
@@ -267,9 +270,14 @@ def _unit_rows(frame, p: UnitConvertParams, refs: Refs) -> pd.DataFrame:
         testcd = refs.var(p.testcd).astype(str)
         tab = pd.DataFrame([r.model_dump() for r in rows], columns=list(UnitRow.model_fields))
         tab["from_key"] = norm_key(tab["from_unit"])
+        # one lookup per distinct (test, unit) pair, broadcast to the rows
         left = pd.DataFrame({"testcd": testcd.to_numpy(), "from_key": unit.to_numpy()})
-        merged = left.merge(tab[["testcd", "from_key", "to_unit", "factor", "offset"]]
-                            .drop_duplicates(["testcd", "from_key"]), on=["testcd", "from_key"], how="left")
+        pair, first, codes = np.unique(row_codes(left, ["testcd", "from_key"]), return_index=True,
+                                       return_inverse=True)
+        merged = left.iloc[first].merge(tab[["testcd", "from_key", "to_unit", "factor", "offset"]]
+                                        .drop_duplicates(["testcd", "from_key"]), on=["testcd", "from_key"],
+                                        how="left")
+        merged = merged.iloc[codes.ravel()]
         merged.index = frame.index
         return merged
     return refs.memo(("unit_rows", p.unit_var, None if p.unit_var else p.unit, p.testcd, table), build)
@@ -284,7 +292,7 @@ def unit_convert(frame, p: UnitConvertParams, refs: Refs):
     """Standardize a result with the spec's unit table; a unit missing from the table -> WARNING."""
     val = refs.field(frame, p.value)
     merged = _unit_rows(frame, p, refs)
-    num = pd.to_numeric(val, errors="coerce")
+    num = umap(val, lambda u: pd.to_numeric(u, errors="coerce").astype(float))   # once per distinct text
     has_val = val != ""
     known = merged["factor"].notna()
     if p.output == "unit":
@@ -295,16 +303,16 @@ def unit_convert(frame, p: UnitConvertParams, refs: Refs):
             if bad.any() else []
         return merged["to_unit"].where(known & has_val, "").fillna("").astype(str), notes
     conv = (num + merged["offset"]) * merged["factor"]
-    txt = _fmt_num(conv, p.decimals)
+    txt, back = _fmt_num(conv, p.decimals)
     if p.output == "number":  # --STRESN is --STRESC read as a number (SDTMIG 3.4 4.5.1): same rounding
         text = has_val & num.isna() & known  # a result that is not a number arrives as text only: say so
-        limit = text & val.str.match(r"^\s*[<>]=?\s*[-+]?(\d+\.?\d*|\.\d+)\s*$")
+        limit = text & val.where(text, "").str.match(r"^\s*[<>]=?\s*[-+]?(\d+\.?\d*|\.\d+)\s*$")
         var = refs.variable.name if refs.variable else ""
         notes = refs.row_findings(frame, limit, Severity.NOTICE, "SD0402", f"result is a limit, not a number: "
                                   f"{var} left empty, the text kept in the character result", p.value, val) \
             + refs.row_findings(frame, text & ~limit, Severity.WARNING, "SD0403", f"result is not a number: {var} "
                                 "left empty, the text kept in the character result", p.value, val) \
             if text.any() else []
-        return pd.to_numeric(txt.where(txt != "", None), errors="coerce").astype(float), notes
+        return pd.Series(back, index=frame.index, dtype=float), notes
     # text: converted number, or the original text when it is not numeric (e.g. "<5")
     return txt.where(num.notna() | ~has_val, val).where(known | ~has_val, "").astype(str), []

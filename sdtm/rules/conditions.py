@@ -105,15 +105,20 @@ def holds(frame: pd.DataFrame, refs: Refs, c: Condition) -> np.ndarray:
     if c.any is not None:
         return np.logical_or.reduce([holds(frame, refs, s) for s in c.any])
     raw = column(frame, refs, c.var or c.field, c.var is not None)
+    return umap(raw, lambda u: _test(u.astype(str), c)).to_numpy(dtype=bool)  # once per distinct value
+
+
+def _test(u: pd.Series, c: Condition) -> pd.Series:
+    """One leaf condition on distinct values."""
     if c.missing is not None:
-        empty = (raw.str.strip() == "").to_numpy(dtype=bool)
+        empty = u.str.strip() == ""
         return empty if c.missing else ~empty
-    s, norm = (raw, str) if c.exact else (umap(raw, _norm), _norm1)  # once per distinct value
+    s, norm = (u, str) if c.exact else (_norm(u), _norm1)
     if c.equals is not None:
-        return (s == norm(c.equals)).to_numpy(dtype=bool)
+        return s == norm(c.equals)
     if c.in_ is not None:
-        return s.isin([norm(v) for v in c.in_]).to_numpy(dtype=bool)
-    return s.str.contains(norm(c.contains), regex=False).to_numpy(dtype=bool)
+        return s.isin([norm(v) for v in c.in_])
+    return s.str.contains(norm(c.contains), regex=False)
 
 
 def reads(params: WhenParams) -> set[str]:

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from studyforge.findings import Finding, Severity
 
-from ..derivations import dm_ref, dm_ref_days, dtc_parts, sort_codes, subject_ranks
+from ..derivations import dm_ref_days, dm_ref_minutes, dtc_parts, sort_codes, subject_ranks
 from .base import FILE, LINE, Params, Refs, variable_rule
 
 
@@ -73,12 +73,12 @@ def lobxfl(frame, p: LobxflParams, refs: Refs):
     each tie is reported as a NOTICE naming the records involved."""
     res = refs.vars
     dtc = refs.var(p.dtc).astype(str)
-    ref = dm_ref(refs, p.ref)
     has = refs.var(p.result).astype(str) != ""
-    d, _, _ = dtc_parts(refs, p.dtc)
-    r = dm_ref_days(refs, p.ref)
-    both_time = dtc.str.len().ge(16) & ref.str.len().ge(16)
-    before = np.where(both_time, dtc.str.slice(0, 16) <= ref.str.slice(0, 16), d <= r)
+    d, m, _ = dtc_parts(refs, p.dtc)
+    r, rm = dm_ref_days(refs, p.ref), dm_ref_minutes(refs, p.ref)
+    # both with hh:mm: compare to the minute (as the ISO text's first 16 characters would); else by day
+    both_time = ~np.isnan(m) & ~np.isnan(rm)
+    before = np.where(both_time, d * 1440 + m <= r * 1440 + rm, d <= r)
     cand = has & (~np.isnan(d)) & (~np.isnan(r)) & pd.Series(before, index=res.index)
     c = pd.DataFrame({"USUBJID": res["USUBJID"], "d": d, "dtc": dtc, "seq": pd.to_numeric(res[p.seq]),
                       **{b: res[b] for b in p.by}})[cand]

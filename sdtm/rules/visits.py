@@ -12,6 +12,7 @@ from pydantic import Field
 from studyforge.findings import Severity
 
 from .. import _dates
+from .._fast import duplicated_rows
 from .base import BOOKKEEPING, FORM, LINE, SUBJECT_ID, VISIT, Params, Refs, Used, dataset_rule
 from .builders import dedupe_form, empty_rows, missing_form, tagged
 
@@ -93,7 +94,7 @@ def _first_per_visit(refs: Refs, ev: VisitEvidence, date_col: str, notes: list) 
                         (iso == "").to_numpy(), f[VISIT].to_numpy(dtype=object).astype(str),
                         f[SUBJECT_ID].to_numpy(dtype=object).astype(str)))
     g = f.iloc[order]
-    first = g[~g.duplicated([SUBJECT_ID, VISIT], keep="first")]
+    first = g[~duplicated_rows(g, [SUBJECT_ID, VISIT])]
     ident = refs.identity(ev.form)
     keep = [c for c in dict.fromkeys([*ident.subject, *(ident.site.columns if ident.site else []),
                                       ident.visit, *BOOKKEEPING]) if c and c in first.columns]
