@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import pandas as pd
 
 from studyforge.findings import Finding
 from studyforge.spec.models import Dataset, Spec
 
 from . import engine as E
+from ._fast import python_strings, with_python_strings
 from .context import FILE, FORM, LINE, Reconciliation
 from .derivations import sort_codes
 from .identity import raw_identities
@@ -42,7 +46,10 @@ def _sort(ds: Dataset, df: pd.DataFrame) -> pd.DataFrame:
     keys = ["USUBJID", seqvar] if seqvar and "USUBJID" in df.columns else [k for k in ds.keys if k in df.columns]
     if not keys or df.empty:
         return df.reset_index(drop=True)
-    return df.iloc[sort_codes(df, keys)].reset_index(drop=True)
+    order = sort_codes(df, keys)
+    if (np.diff(order) > 0).all():     # already in order (built that way): no copy of every column
+        return df.reset_index(drop=True)
+    return df.iloc[order].reset_index(drop=True)
 
 
 def _supp_sort(ds: Dataset, sdf: pd.DataFrame) -> pd.DataFrame:
@@ -73,8 +80,12 @@ def build_one(build: E.Build, ds: Dataset) -> dict[str, pd.DataFrame]:
     return out
 
 
+@python_strings
 def build_sdtm(raw: dict[str, RawForm], spec: Spec) -> tuple[dict[str, pd.DataFrame], list[Finding], Reconciliation]:
-    """All SDTM datasets of the spec, in dependency order; every raw record is reconciled."""
+    """All SDTM datasets of the spec, in dependency order; every raw record is reconciled. Text is
+    built as Python-object strings whatever pandas' default layout (see sdtm._fast.python_strings);
+    raw frames read elsewhere in Arrow strings are converted first."""
+    raw = {name: replace(rf, frame=with_python_strings(rf.frame)) for name, rf in raw.items()}
     recon = Reconciliation()
     for name, rf in raw.items():
         recon.records_in[name] = len(rf)

@@ -19,6 +19,8 @@ import pandas as pd
 from studyforge.findings import Finding, Severity
 from studyforge.spec.raw import FormSettings, RawSpec
 
+from ._fast import python_strings
+
 SKIP_FILES = {"dictionary.csv", "manifest.json", "_injected.csv"}  # _injected.csv: the simulator's fault ledger
 
 
@@ -269,6 +271,7 @@ def _read_file(path: Path, name: str, spec: RawSpec) -> tuple[dict[str, RawForm]
         return {}, [Finding(Severity.ERROR, "SD0001", f"cannot read raw file: {exc}", file=str(path))]
 
 
+@python_strings
 def read_raw_dir(raw_dir: Path | str, raw: RawSpec | None = None, *,
                  known_columns: set[str] | None = None) -> tuple[dict[str, RawForm], list[Finding]]:
     """All forms of a raw folder read as the raw spec declares (encoding, delimiter, file name),

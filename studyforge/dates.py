@@ -388,6 +388,14 @@ def edc_date_to_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """
     raw = _as_text(text)
     t = raw.str.strip().str.upper()
+    fast, fast_iso = _edc_fixed(t.to_numpy(dtype=object))
+    if fast.all():
+        return pd.Series(fast_iso, index=t.index, dtype="str"), pd.Series(False, index=t.index)
+    if fast.any():     # the rest by the general pattern, then both merged in place
+        iso, err = edc_date_to_iso(t[~fast])
+        out_iso, out_err = fast_iso.copy(), np.zeros(len(t), dtype=bool)
+        out_iso[~fast], out_err[~fast] = iso.to_numpy(dtype=object), err.to_numpy(dtype=bool)
+        return pd.Series(out_iso, index=t.index, dtype="str"), pd.Series(out_err, index=t.index)
     pat = (r"^(?:(?P<d>\d{1,2}|UNK|UN|UK|NK)[ \-/]*)?(?P<m>[A-Z]{2,3})[ \-/]*(?P<y>\d{4}|UNKN|UNK|UK|NK)$")
     g = t.str.extract(pat)
     months = g["m"].map(_MONTHS)
@@ -415,6 +423,42 @@ def edc_date_to_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     error = (t != "") & ~iso_ok & ~already
     iso = iso.where(~error, "")
     return iso.astype("str"), error.astype(bool)
+
+
+_MONTH_CODES = {sum(ord(ch) << (8 * i) for i, ch in enumerate(m)): k for m, k in _MONTHS.items()}
+
+
+def _edc_fixed(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(matched, ISO text) for complete, possible 'DD MON YYYY' dates (separator blank, '-' or '/'),
+    read as a code-point matrix in numpy; anything else is left to the general pattern."""
+    n = len(vals)
+    iso = np.full(n, "", dtype=object)
+    lens = np.fromiter(map(len, vals), dtype=np.int64, count=n)
+    shaped = lens == 11
+    if not shaped.any():
+        return np.zeros(n, dtype=bool), iso
+    cp = np.asarray(vals[shaped], dtype="U11").view(np.uint32).reshape(-1, 11).astype(np.int64)
+    digit = (cp >= 48) & (cp <= 57)
+    sep = np.isin(cp[:, [2, 6]], [32, 45, 47]).all(axis=1)
+    ok = sep & digit[:, [0, 1, 7, 8, 9, 10]].all(axis=1)
+    key = cp[:, 3] + (cp[:, 4] << 8) + (cp[:, 5] << 16)
+    month = pd.Series(key).map(_MONTH_CODES).to_numpy(dtype=float, na_value=np.nan)
+    d = cp - 48
+    day = d[:, 0] * 10 + d[:, 1]
+    year = d[:, 7] * 1000 + d[:, 8] * 100 + d[:, 9] * 10 + d[:, 10]
+    ok &= ~np.isnan(month)
+    mo = np.where(ok, month, 1).astype(np.int64)
+    ok &= (day >= 1) & (day <= days_in_month(year, mo))
+    good, mo = cp[ok], mo[ok]
+    out = np.empty((len(good), 10), dtype=np.uint8)   # YYYY-MM-DD assembled as ASCII bytes (digits only)
+    out[:, 0:4] = good[:, 7:11]
+    out[:, [4, 7]] = 45
+    out[:, 5], out[:, 6] = 48 + mo // 10, 48 + mo % 10
+    out[:, 8:10] = good[:, 0:2]
+    matched = np.zeros(n, dtype=bool)
+    matched[np.flatnonzero(shaped)[ok]] = True
+    iso[matched] = out.view("S10").ravel().astype("U10").astype(object)
+    return matched, iso
 
 
 # --- declared raw formats (DD MON YYYY, MM/DD/YYYY, YYYY/MM/DD HH:MM, ...) -------------------

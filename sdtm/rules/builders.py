@@ -15,7 +15,7 @@ from pydantic import Field
 
 from studyforge.findings import Finding, Severity
 
-from .._fast import TEXT, duplicated_rows, text_series
+from .._fast import duplicated_rows, text_series
 from .base import (
     BOOKKEEPING,
     FILE,
@@ -238,7 +238,7 @@ def _text_array(values) -> pd.api.extensions.ExtensionArray:
 
 def _take(col: pd.Series, rows: np.ndarray):
     """Rows of a raw column, keeping its dtype (a take on text needs no re-validation)."""
-    return col.array.take(rows) if col.dtype == TEXT else col.to_numpy()[rows]
+    return col.array.take(rows) if col.dtype == pd.Series([], dtype=str).dtype else col.to_numpy()[rows]
 
 
 # -- SUPP-- ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from studyforge.findings import Finding, Severity
 
+from .._fast import row_codes
 from ..derivations import dm_ref_days, dm_ref_minutes, dtc_parts, sort_codes, subject_ranks
 from .base import FILE, LINE, Params, Refs, variable_rule
 
@@ -80,28 +81,35 @@ def lobxfl(frame, p: LobxflParams, refs: Refs):
     both_time = ~np.isnan(m) & ~np.isnan(rm)
     before = np.where(both_time, d * 1440 + m <= r * 1440 + rm, d <= r)
     cand = has & (~np.isnan(d)) & (~np.isnan(r)) & pd.Series(before, index=res.index)
-    c = pd.DataFrame({"USUBJID": res["USUBJID"], "d": d, "dtc": dtc, "seq": pd.to_numeric(res[p.seq]),
-                      **{b: res[b] for b in p.by}})[cand]
+    at = np.flatnonzero(cand.to_numpy())     # only the candidates are sorted (pre-dose records)
     out = pd.Series("", index=res.index, dtype=str)
-    if c.empty:
+    if not len(at):
         return out, []
     grp = ["USUBJID", *p.by]
-    c = c.sort_values([*grp, "d", "dtc", "seq"], kind="mergesort")
-    last = c.groupby(grp, sort=False).tail(1)
-    out.loc[last.index] = "Y"
+    c = pd.DataFrame({"__g": row_codes(res.iloc[at], grp), "d": d[at], "dtc": dtc.iloc[at].to_numpy(dtype=object),
+                      "seq": pd.to_numeric(res[p.seq]).to_numpy(dtype=float)[at]})
+    order = sort_codes(c, ["__g", "d", "dtc", "seq"])
+    g = c["__g"].to_numpy()[order]
+    run_end = np.r_[g[1:] != g[:-1], True]            # the last candidate of each group in that order
+    out.iloc[at[order[run_end]]] = "Y"
     # ties: other candidates on the same (last) date in the group
-    lastd = last.set_index(grp)["d"]
-    c2 = c.join(lastd.rename("lastd"), on=grp)
-    tied = c2[c2["d"] == c2["lastd"]]
-    n = tied.groupby(grp)["d"].transform("size")
+    ds = c["d"].to_numpy()[order]
+    run_id = np.cumsum(np.r_[True, g[1:] != g[:-1]]) - 1
+    tied = ds == ds[run_end][run_id]
+    size = np.bincount(run_id[tied], minlength=int(run_id[-1]) + 1)
+    many = tied & (size[run_id] > 1)
     notes: list[Finding] = []
+    if not many.any():
+        return out, notes
+    rows = at[order[many]]                  # few: described with the records' own values, groups in key order
+    t = pd.DataFrame({**{b: res[b].iloc[rows].to_numpy(dtype=object) for b in grp},
+                      "dtc": dtc.iloc[rows].to_numpy(dtype=object), "seq": c["seq"].to_numpy()[order[many]]})
     var = refs.variable.name if refs.variable else ""
-    for key, g in tied[n > 1].groupby(grp, sort=True):
-        chosen = g.index[-1]
-        seqs = ", ".join(f"{p.seq}={int(s)}" for s in g["seq"])
+    for key, tg in t.groupby(grp, sort=True):
+        seqs = ", ".join(f"{p.seq}={int(x)}" for x in tg["seq"])
         notes.append(Finding(Severity.NOTICE, "SD0601",
-                             f"{len(g)} records share the last pre-dose date {g['dtc'].iloc[-1][:10]} "
-                             f"({seqs}); flagged {p.seq}={int(g.loc[chosen, 'seq'])} (latest time, then "
+                             f"{len(tg)} records share the last pre-dose date {tg['dtc'].iloc[-1][:10]} "
+                             f"({seqs}); flagged {p.seq}={int(tg['seq'].iloc[-1])} (latest time, then "
                              f"highest {p.seq})", dataset=refs.dataset.name, variable=var,
                              usubjid=str(key[0]), record=seqs))
     return out, notes

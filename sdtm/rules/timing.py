@@ -189,7 +189,7 @@ def _visit_both(frame, p: VisitParams, refs: Refs) -> tuple[pd.Series, pd.Series
     sched = {str(v).upper(): float(n) for n, v in zip(tv["VISITNUM"], tv["VISIT"])}
     field = p.field or VISIT
     folder = norm_key(refs.field(frame, field))
-    num = folder.map(sched)
+    num = umap(folder, lambda x: x.map(sched).astype(float))   # once per distinct visit name
     notes: list = []
     u = p.unscheduled
     uns = umap(folder, lambda x: x.astype(str).str.startswith(u.prefix.upper())).astype(bool) if u \
@@ -198,8 +198,10 @@ def _visit_both(frame, p: VisitParams, refs: Refs) -> tuple[pd.Series, pd.Series
                                          if f in refs.raw} - {""})) or "visit"
     if uns.any():
         tab = _unscheduled_table(refs, u, sched)
-        key = pd.DataFrame({"S": refs.field(frame, SUBJECT_ID).to_numpy(), "V": folder.to_numpy()})
-        got = key.merge(tab, on=["S", "V"], how="left")["VNUM"].to_numpy()
+        at = np.flatnonzero(uns.to_numpy())     # only the unscheduled rows need the table
+        key = pd.DataFrame({"S": refs.field(frame, SUBJECT_ID).to_numpy()[at], "V": folder.to_numpy()[at]})
+        got = np.full(len(num), np.nan)
+        got[at] = key.merge(tab, on=["S", "V"], how="left")["VNUM"].to_numpy(dtype=float)
         num = num.where(~uns, pd.Series(got, index=num.index))
         miss = uns & num.isna()
         notes += refs.row_findings(frame, miss, Severity.WARNING, "SD0502", f"unscheduled visit has no date in the "

@@ -13,6 +13,7 @@ from studyforge.findings import Severity
 
 from .. import _dates
 from .._fast import duplicated_rows
+from ..derivations import sort_codes
 from .base import BOOKKEEPING, FORM, LINE, SUBJECT_ID, VISIT, Params, Refs, Used, dataset_rule
 from .builders import dedupe_form, empty_rows, missing_form, tagged
 
@@ -90,11 +91,10 @@ def _first_per_visit(refs: Refs, ev: VisitEvidence, date_col: str, notes: list) 
             iso = iso.where(~err & (iso.str.len() >= 10), "")
     else:
         iso = pd.Series("", index=f.index, dtype=str)
-    order = np.lexsort((f[LINE].to_numpy(dtype=np.int64), iso.to_numpy(dtype=object).astype(str),
-                        (iso == "").to_numpy(), f[VISIT].to_numpy(dtype=object).astype(str),
-                        f[SUBJECT_ID].to_numpy(dtype=object).astype(str)))
-    g = f.iloc[order]
-    first = g[~duplicated_rows(g, [SUBJECT_ID, VISIT])]
+    keys = pd.DataFrame({"s": f[SUBJECT_ID], "v": f[VISIT], "undated": (iso == "").to_numpy(), "iso": iso,
+                         "line": f[LINE].to_numpy(dtype=np.int64)}, index=f.index)
+    order = sort_codes(keys, ["s", "v", "undated", "iso", "line"])
+    first = f.iloc[order[~duplicated_rows(keys.iloc[order], ["s", "v"])]]
     ident = refs.identity(ev.form)
     keep = [c for c in dict.fromkeys([*ident.subject, *(ident.site.columns if ident.site else []),
                                       ident.visit, *BOOKKEEPING]) if c and c in first.columns]
