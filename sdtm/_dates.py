@@ -43,7 +43,7 @@ def day_minutes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     def both(u: pd.Series) -> pd.DataFrame:
         p = _shared.parse_iso8601(u)
         mins = (p["hour"] * 60 + p["minute"]).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-        return pd.DataFrame({"d": _shared.iso_to_sas_date(u).to_numpy(dtype=float), "m": mins})
+        return pd.DataFrame({"d": _shared.parsed_sas_date(p).to_numpy(dtype=float), "m": mins})
     txt = _text(values)
     codes, uniq = pd.factorize(txt.to_numpy(dtype=object))
     if len(uniq) == 0:

@@ -11,7 +11,7 @@ from studyforge.findings import Finding
 from studyforge.spec.models import Dataset, Spec
 
 from . import engine as E
-from ._fast import python_strings, with_python_strings
+from ._fast import distinct_values, python_strings, with_python_strings
 from .context import FILE, FORM, LINE, Reconciliation
 from .derivations import sort_codes
 from .identity import raw_identities
@@ -66,9 +66,13 @@ def build_one(build: E.Build, ds: Dataset) -> dict[str, pd.DataFrame]:
     df = E.shape(ds, result)
     E.check_text(build, ds, df, frame, split)
     E.check_keys(build, ds, df, frame)
-    for form, g in frame[frame[FORM] != ""].groupby(FORM, sort=True)[LINE]:
-        build.recon.add_mapped(form, ds.name, len(g))
-        build.recon.mark_seen(form, g.to_numpy())
+    codes, forms = distinct_values(frame[FORM])          # per form: its records' raw lines
+    lines = frame[LINE].to_numpy()
+    for k in np.argsort(forms):
+        if forms[k] != "":
+            at = codes == k
+            build.recon.add_mapped(forms[k], ds.name, int(at.sum()))
+            build.recon.mark_seen(forms[k], lines[at])
     seqvar = _seq_variable(ds)
     if seqvar and seqvar in df.columns and "USUBJID" in df.columns and FILE in frame.columns:
         build.recon.add_lineage(ds.name, df["USUBJID"], df[seqvar], frame[FILE], frame[LINE])

@@ -240,7 +240,21 @@ def _shape(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Findi
             conv = _as_char if v.type == "Char" else _as_num
             cols[v.name], f = conv(frame[v.name], v, dataset, subj)
         findings.extend(f)
-    return pd.DataFrame(cols, index=frame.index), findings, factorized
+    return pd.DataFrame(cols, index=frame.index, copy=False), findings, factorized   # columns not copied
+
+
+def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """pd.factorize(text with '' for missing, sort=True), hashing the column once in its own layout and
+    sorting only its distinct values."""
+    fz = _text_factorized(col)
+    if fz is None:
+        return pd.factorize(col.astype(object).where(col.notna(), "").to_numpy(dtype=object), sort=True)
+    codes, uniq = fz
+    if (codes < 0).any():                   # missing counts as ''
+        uniq = np.append(uniq, np.array([""], dtype=object))
+        codes = np.where(codes < 0, len(uniq) - 1, codes)
+    uniq, inverse = np.unique(uniq, return_inverse=True)   # '' may now appear twice: merged here
+    return inverse.ravel()[codes], uniq
 
 
 def sort_by_keys(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
@@ -257,7 +271,7 @@ def sort_by_keys(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
             v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
             cols.append(np.where(np.isnan(v), -np.inf, v))
             continue
-        codes, uniq = pd.factorize(col.astype(object).where(col.notna(), "").to_numpy(dtype=object), sort=True)
+        codes, uniq = _sorted_codes(col)
         text = pd.Series(uniq, dtype=object).astype(str)
         nums = pd.to_numeric(text.where(text != ""), errors="coerce")
         if len(uniq) and nums.notna().sum() == (text != "").sum():

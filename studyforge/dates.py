@@ -233,7 +233,11 @@ def _ymd(parsed: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def iso_to_sas_date(values: pd.Series) -> pd.Series:
     """SAS date (days since 1960-01-01) of each value; NaN unless the date part is complete and valid."""
-    p = parse_iso8601(values)
+    return parsed_sas_date(parse_iso8601(values))
+
+
+def parsed_sas_date(p: pd.DataFrame) -> pd.Series:
+    """iso_to_sas_date of values already parsed by parse_iso8601."""
     y, m, d = _ymd(p)
     days = (_days_from_civil(y, m, d) - SAS_EPOCH_DAYS).astype(float)
     return pd.Series(np.where(_level(p["precision"]) >= 3, days, np.nan), index=p.index, dtype=float)

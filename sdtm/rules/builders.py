@@ -136,7 +136,9 @@ def build_forms(p: FormsParams, refs: Refs):
         notes += got
     if not parts:
         return empty_rows(), notes
-    return pd.concat(parts, ignore_index=True, sort=False).fillna(""), notes
+    out = parts[0].reset_index(drop=True) if len(parts) == 1 else pd.concat(parts, ignore_index=True, sort=False)
+    holes = [c for c in out.columns if out[c].hasnans]    # only columns one part lacked have missing values
+    return (out.fillna({c: "" for c in holes}) if holes else out), notes
 
 
 # -- rows written in the spec -------------------------------------------------------------------------
@@ -229,7 +231,7 @@ def _long_records(f: pd.DataFrame, ins: Instrument, items: list[str], keep_cols:
     cols["__cat"] = _text_array([ins.cat]).take(np.zeros(len(rec), dtype=np.int64))
     cols["__date"] = cols[ins.date] if ins.date in cols else _text_array([""]).take(np.zeros(len(rec), dtype=np.int64))
     cols["__order"] = np.where(is_nd, -1, item).astype(np.int64)
-    return pd.DataFrame(cols)
+    return pd.DataFrame(cols, copy=False)
 
 
 def _text_array(values) -> pd.api.extensions.ExtensionArray:

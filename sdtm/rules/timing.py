@@ -13,7 +13,7 @@ from studyforge.findings import Severity
 
 from .. import _dates
 from .._fast import umap
-from ..derivations import dm_ref_days, dtc_parts, minutes, subject_codes
+from ..derivations import dm_ref_days, dtc_parts, subject_codes
 from ..vocabulary import norm_key
 from .base import FORM, SUBJECT_ID, VISIT, Params, Refs, variable_rule
 
@@ -65,24 +65,8 @@ def epoch(frame, p: EpochParams, refs: Refs):
     idx = frame.index
     if se is None or se.empty:
         return pd.Series("", index=idx, dtype=str), []
-    s = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD"]].copy()
-    s["st"], s["stm"] = _dates.sas_days(s["SESTDTC"]), minutes(s["SESTDTC"])
-    s["en"], s["enm"] = _dates.sas_days(s["SEENDTC"]), minutes(s["SEENDTC"])
-    s = s.sort_values(["USUBJID", "TAETORD"], kind="mergesort")
-    s["k"] = s.groupby("USUBJID").cumcount()
-    s["last"] = s.groupby("USUBJID")["k"].transform("max") == s["k"]
+    grid, ep, last, subjects = refs.shared(("epoch_grid", len(se)), lambda: _se_grid(se))
     d, dmin, dcodes = dtc_parts(refs, p.dtc)
-    kmax = int(s["k"].max()) + 1
-    subj_codes, subjects = pd.factorize(s["USUBJID"], sort=True)
-    # per subject and element position k: bounds as (subjects x kmax) arrays
-    grid = {c: np.full((len(subjects), kmax), np.nan) for c in ("st", "stm", "en", "enm")}
-    ep = np.full((len(subjects), kmax), "", dtype=object)
-    last = np.zeros((len(subjects), kmax), dtype=bool)
-    kk = s["k"].to_numpy()
-    for c in grid:
-        grid[c][subj_codes, kk] = s[c].to_numpy(dtype=float)
-    ep[subj_codes, kk] = s["EPOCH"].to_numpy(dtype=object)
-    last[subj_codes, kk] = s["last"].to_numpy()
     ucodes, usubj = subject_codes(refs)
     row_subj = np.append(pd.Index(subjects).get_indexer(usubj), -1)[ucodes]
     # EPOCH depends only on (subject, --DTC): decide each distinct pair once, then broadcast
@@ -101,6 +85,28 @@ def epoch(frame, p: EpochParams, refs: Refs):
         k_u[part] = np.where(k_lo == k_hi, k_lo, -1)
     out_u = np.where(k_u >= 0, ep[np.where(rs >= 0, rs, 0), np.maximum(k_u, 0)], "")
     return pd.Series(out_u[pcodes] if len(pcodes) else out_u[:0], index=idx).astype(str), []
+
+
+def _se_grid(se: pd.DataFrame) -> tuple[dict, np.ndarray, np.ndarray, pd.Index]:
+    """SE as (subjects x element position) arrays of start/end days and minutes, EPOCH and last-element
+    flags, made once per build (every dataset's EPOCH reads the same SE)."""
+    s = se[["USUBJID", "SESTDTC", "SEENDTC", "EPOCH", "TAETORD"]].copy()
+    s["st"], s["stm"] = _dates.day_minutes(s["SESTDTC"])
+    s["en"], s["enm"] = _dates.day_minutes(s["SEENDTC"])
+    s = s.sort_values(["USUBJID", "TAETORD"], kind="mergesort")
+    s["k"] = s.groupby("USUBJID").cumcount()
+    s["last"] = s.groupby("USUBJID")["k"].transform("max") == s["k"]
+    kmax = int(s["k"].max()) + 1
+    subj_codes, subjects = pd.factorize(s["USUBJID"], sort=True)
+    grid = {c: np.full((len(subjects), kmax), np.nan) for c in ("st", "stm", "en", "enm")}
+    ep = np.full((len(subjects), kmax), "", dtype=object)
+    last = np.zeros((len(subjects), kmax), dtype=bool)
+    kk = s["k"].to_numpy()
+    for c in grid:
+        grid[c][subj_codes, kk] = s[c].to_numpy(dtype=float)
+    ep[subj_codes, kk] = s["EPOCH"].to_numpy(dtype=object)
+    last[subj_codes, kk] = s["last"].to_numpy()
+    return grid, ep, last, pd.Index(subjects)
 
 
 def _element_of(grid: dict, last: np.ndarray, row_subj: np.ndarray, d: np.ndarray, dm: np.ndarray) -> np.ndarray:
