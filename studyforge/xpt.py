@@ -415,6 +415,9 @@ def factorize_str_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(values)
     if n > 4 * _SHARED_SAMPLE:
         ptr = np.frombuffer(memoryview(values).cast("B"), dtype=np.intp)   # identity, not content
+        if bool((ptr[:_SHARED_SAMPLE] == ptr[0]).all()) and bool((ptr == ptr[0]).all()):   # one object
+            vcodes, uniq = _factorize_str_values(values[:1])
+            return np.full(n, vcodes[0], dtype=np.intp), uniq
         if len(pd.unique(ptr[:_SHARED_SAMPLE])) <= _SHARED_SAMPLE // 4:
             pcodes, pobjs = pd.factorize(ptr)
             first = np.empty(len(pobjs), dtype=np.intp)
@@ -504,6 +507,8 @@ def _factorize_arrow(s: pd.Series, compact: bool = False) -> tuple[np.ndarray, n
     import pyarrow.compute as pc
 
     arr = pa.array(s.array)                     # the column's Arrow data, no copy
+    if len(arr) > 4 * _SHARED_SAMPLE and not arr.null_count and _arrow_constant(arr):
+        return np.zeros(len(arr), dtype=np.uint8 if compact else np.int32), np.array([arr[0].as_py()], dtype=object)
     enc = pc.dictionary_encode(arr, null_encoding="mask")
     chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
     dictionary = chunks[0].dictionary if chunks else pa.array([], type=pa.string())
@@ -514,11 +519,20 @@ def _factorize_arrow(s: pd.Series, compact: bool = False) -> tuple[np.ndarray, n
         idx = ch.indices
         if idx.null_count:
             idx = pc.fill_null(idx, k if compact else -1)
-        if compact:
-            idx = idx.cast(pa.from_numpy_dtype(target))
-        parts.append(idx.to_numpy(zero_copy_only=False))
+        # narrowed by numpy from a view of Arrow's indices: numpy's copy goes back to the OS when freed
+        # (after a merge of adjacent columns), a copy in Arrow's pool would stay in the process
+        parts.append(idx.to_numpy(zero_copy_only=False).astype(target, copy=False))
     codes = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, dtype=target)
     return codes, np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _arrow_constant(arr: Any) -> bool:
+    """Every value of a null-free Arrow string array equals the first (a broadcast column): a sample
+    first, so a varied column costs almost nothing; a compare kernel is a quarter of a hash."""
+    import pyarrow.compute as pc
+
+    first = arr[0]
+    return bool(pc.all(pc.equal(arr[:_SHARED_SAMPLE], first)).as_py()) and bool(pc.all(pc.equal(arr, first)).as_py())
 
 
 def _compact_dtype(k: int) -> type:
@@ -822,12 +836,13 @@ def _merged(cols: list[_Column]) -> _Column:
     """One character column standing for adjacent ones: its table holds every combination of their used
     values side by side (mixed-radix order), its code is the members' codes in that radix."""
     table = cols[0].data[:int(cols[0].codes.max()) + 1]
-    codes = cols[0].codes.astype(np.uint16)     # _GROUP_ROWS combinations fit 16 bits
+    combos = int(np.prod([int(c.codes.max()) + 1 for c in cols], dtype=np.int64))
+    codes = cols[0].codes.astype(_compact_dtype(combos - 1))     # _GROUP_ROWS combinations fit 16 bits
     for c in cols[1:]:
         k = int(c.codes.max()) + 1
         t = c.data[:k]
         table = np.concatenate([np.repeat(table, k, axis=0), np.tile(t, (len(table), 1))], axis=1)
-        codes *= np.uint16(k)
+        codes *= codes.dtype.type(k)
         codes += c.codes
     for c in cols:                       # the members' codes are not needed any more: free their memory
         c.codes = None
