@@ -177,11 +177,40 @@ def ieee_to_ibm(values: Iterable[float] | np.ndarray, length: int = 8,
     return out[:, :length] if length < 8 else out
 
 
+def _ibm_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per biased binary exponent e2 (0..2047) of a double: the IBM sign-less exponent byte in place,
+    the shift aligning the fraction on a hex digit, and the mask keeping the word (0 below 16**-65:
+    zero; only the '.' byte for NaN) -- the same arithmetic as the general path below, done once."""
+    e2 = np.arange(2048, dtype=np.uint64)
+    high = ((e2 - np.uint64(763)) >> np.uint64(2)) << np.uint64(56)
+    shift = (e2 + np.uint64(1)) & np.uint64(3)
+    keep = np.where(e2 < 763, np.uint64(0), ~np.uint64(0))
+    high[1275:] = 0                           # |x| >= 16**63 never takes the table path
+    high[2047], keep[2047] = np.uint64(0x2E << 56), np.uint64(0x7F << 56)   # NaN -> "." (no sign)
+    return high, shift, keep
+
+
+_IBM_HIGH, _IBM_SHIFT, _IBM_KEEP = _ibm_tables()
+
+
 def _ibm_word(x: np.ndarray, length: int, codes: np.ndarray | None, offset: int = 0) -> np.ndarray:
     """The IBM numbers of float64 `x` as native uint64 words (top `length` bytes significant)."""
     bits = x.view(np.uint64)
     u = np.uint64
     e2 = (bits >> u(52)) & u(0x7FF)          # biased binary exponent; 2047 = NaN/inf
+    if length == 8 and codes is None:         # the common case: tables instead of a dozen passes
+        edge = bits & u(0x7FFFFFFFFFFFFFFF)
+        edge -= u(0x4FB0000000000000)        # |x| from 16**63 = 2**252 up to inf: the checks below
+        if not (edge <= u(0x7FF0000000000000 - 0x4FB0000000000000)).any():
+            at = e2.view(np.int64)
+            frac = bits & _MASK52
+            frac |= u(1 << 52)
+            frac <<= _IBM_SHIFT.take(at)      # 53 significant bits in a 56-bit fraction: exact
+            word = bits & u(1 << 63)
+            word |= _IBM_HIGH.take(at)
+            word |= frac
+            word &= _IBM_KEEP.take(at)
+            return word
     big = e2 >= u(1275)                      # |x| >= 2**252 = 16**63, or NaN/inf
     nan = top = None
     if big.any():
