@@ -737,14 +737,14 @@ def _columns_in_order(df: pd.DataFrame, name: str, labels: Mapping[str, str], le
             values = _numeric_values(df, name, c, fmt)
             codes = _special_codes(name, c, special_missing[c], values, df) if c in special_missing else None
             values = np.ascontiguousarray(values, dtype=np.float64)
-            bad = values > IBM_MAX                   # inf too, NaN not; checked before any write
-            bad |= values < -IBM_MAX
+            bad = np.abs(values) > IBM_MAX           # inf too, NaN not; checked before any write
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise XptError(f"{name}.{c}: value {float(values[i])!r} at {_row_ref(df, i)} is outside the "
                                f"IBM float range (|x| <= 16**63)")
             bits = values.view(np.uint64)
-            static = len(values) > 0 and bool((bits == bits[0]).all()) and (codes is None or bool((codes == codes[0]).all()))
+            static = (len(values) > 0 and bool((bits[:_SHARED_SAMPLE] == bits[0]).all())   # a sample rules most out
+                      and bool((bits == bits[0]).all()) and (codes is None or bool((codes == codes[0]).all())))
             out.append(_Column(c, label, False, length, fmt, values, codes, static))
     return out
 
