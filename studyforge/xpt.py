@@ -737,7 +737,8 @@ def _columns_in_order(df: pd.DataFrame, name: str, labels: Mapping[str, str], le
             values = _numeric_values(df, name, c, fmt)
             codes = _special_codes(name, c, special_missing[c], values, df) if c in special_missing else None
             values = np.ascontiguousarray(values, dtype=np.float64)
-            bad = np.abs(values) > IBM_MAX           # inf too, NaN not; checked before any write
+            bad = values > IBM_MAX                   # inf too, NaN not; checked before any write
+            bad |= values < -IBM_MAX                 # (two bool passes: np.abs would hold a float copy)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise XptError(f"{name}.{c}: value {float(values[i])!r} at {_row_ref(df, i)} is outside the "
