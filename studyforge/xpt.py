@@ -35,9 +35,11 @@ Speed (same bytes as the plain path; tests/test_xpt_fastpath.py, tests/test_stri
 text column is factorized once by the route native to its layout (pandas 3 `str` holds Arrow strings
 when pyarrow is installed, Python objects otherwise): Arrow's hash kernel, or the str hash table after
 an identity dedupe of shared str objects (big frames: two columns at a time on threads); only distinct
-values are checked and encoded, then gathered by code as machine words.  Constant columns are filled
-once per buffer; one buffer is filled while the other is written, and writeback is started every
-~16 MiB so the closing fsync (kept: durability) has little left to wait for.
+values are checked and encoded, then gathered by code as machine words.  A column of one str object
+(Python) or one value (Arrow: a compare kernel, sampled first) is coded without hashing.  Length-8
+numbers without special missings take per-exponent tables.  Constant columns are filled once per
+buffer; one buffer is filled while the other is written, and writeback is started every ~16 MiB so
+the closing fsync (kept: durability) has little left to wait for.
 """
 
 from __future__ import annotations
