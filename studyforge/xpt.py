@@ -486,8 +486,12 @@ def _factorize_text_columns(df: pd.DataFrame, given: Mapping[str, tuple[np.ndarr
 
 def _factorize_compact(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """factorize_text with the codes made compact at once (the int32 ones are freed in the thread)."""
-    if text_layout(s.dtype) == "arrow":
+    layout = text_layout(s.dtype)
+    if layout == "arrow":
         return _factorize_arrow(s, compact=True)
+    if layout == "python":                     # straight from the hash table's codes: no int32 pass
+        codes, uniq = factorize_str_objects(s.to_numpy(dtype=object))
+        return _compact_codes(codes, len(uniq)), np.asarray(uniq, dtype=object)
     codes, uniq = factorize_text(s)
     return _compact_codes(codes, len(uniq)), uniq
 
