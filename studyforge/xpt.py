@@ -35,9 +35,11 @@ Speed (same bytes as the plain path; tests/test_xpt_fastpath.py, tests/test_stri
 text column is factorized once by the route native to its layout (pandas 3 `str` holds Arrow strings
 when pyarrow is installed, Python objects otherwise): Arrow's hash kernel, or the str hash table after
 an identity dedupe of shared str objects (big frames: two columns at a time on threads); only distinct
-values are checked and encoded, then gathered by code as machine words.  Constant columns are filled
-once per buffer; one buffer is filled while the other is written, and writeback is started every
-~16 MiB so the closing fsync (kept: durability) has little left to wait for.
+values are checked and encoded, then gathered by code as machine words.  A column of one str object
+(Python) or one value (Arrow: a compare kernel, sampled first) is coded without hashing.  Length-8
+numbers without special missings take per-exponent tables.  Constant columns are filled once per
+buffer; one buffer is filled while the other is written, and writeback is started every ~16 MiB so
+the closing fsync (kept: durability) has little left to wait for.
 """
 
 from __future__ import annotations
@@ -177,11 +179,40 @@ def ieee_to_ibm(values: Iterable[float] | np.ndarray, length: int = 8,
     return out[:, :length] if length < 8 else out
 
 
+def _ibm_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per biased binary exponent e2 (0..2047) of a double: the IBM sign-less exponent byte in place,
+    the shift aligning the fraction on a hex digit, and the mask keeping the word (0 below 16**-65:
+    zero; only the '.' byte for NaN) -- the same arithmetic as the general path below, done once."""
+    e2 = np.arange(2048, dtype=np.uint64)
+    high = ((e2 - np.uint64(763)) >> np.uint64(2)) << np.uint64(56)
+    shift = (e2 + np.uint64(1)) & np.uint64(3)
+    keep = np.where(e2 < 763, np.uint64(0), ~np.uint64(0))
+    high[1275:] = 0                           # |x| >= 16**63 never takes the table path
+    high[2047], keep[2047] = np.uint64(0x2E << 56), np.uint64(0x7F << 56)   # NaN -> "." (no sign)
+    return high, shift, keep
+
+
+_IBM_HIGH, _IBM_SHIFT, _IBM_KEEP = _ibm_tables()
+
+
 def _ibm_word(x: np.ndarray, length: int, codes: np.ndarray | None, offset: int = 0) -> np.ndarray:
     """The IBM numbers of float64 `x` as native uint64 words (top `length` bytes significant)."""
     bits = x.view(np.uint64)
     u = np.uint64
     e2 = (bits >> u(52)) & u(0x7FF)          # biased binary exponent; 2047 = NaN/inf
+    if length == 8 and codes is None:         # the common case: tables instead of a dozen passes
+        edge = bits & u(0x7FFFFFFFFFFFFFFF)
+        edge -= u(0x4FB0000000000000)        # |x| from 16**63 = 2**252 up to inf: the checks below
+        if not (edge <= u(0x7FF0000000000000 - 0x4FB0000000000000)).any():
+            at = e2.view(np.int64)
+            frac = bits & _MASK52
+            frac |= u(1 << 52)
+            frac <<= _IBM_SHIFT.take(at)      # 53 significant bits in a 56-bit fraction: exact
+            word = bits & u(1 << 63)
+            word |= _IBM_HIGH.take(at)
+            word |= frac
+            word &= _IBM_KEEP.take(at)
+            return word
     big = e2 >= u(1275)                      # |x| >= 2**252 = 16**63, or NaN/inf
     nan = top = None
     if big.any():
@@ -415,6 +446,9 @@ def factorize_str_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = len(values)
     if n > 4 * _SHARED_SAMPLE:
         ptr = np.frombuffer(memoryview(values).cast("B"), dtype=np.intp)   # identity, not content
+        if bool((ptr[:_SHARED_SAMPLE] == ptr[0]).all()) and bool((ptr == ptr[0]).all()):   # one object
+            vcodes, uniq = _factorize_str_values(values[:1])
+            return np.full(n, vcodes[0], dtype=np.intp), uniq
         if len(pd.unique(ptr[:_SHARED_SAMPLE])) <= _SHARED_SAMPLE // 4:
             pcodes, pobjs = pd.factorize(ptr)
             first = np.empty(len(pobjs), dtype=np.intp)
@@ -452,8 +486,12 @@ def _factorize_text_columns(df: pd.DataFrame, given: Mapping[str, tuple[np.ndarr
 
 def _factorize_compact(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """factorize_text with the codes made compact at once (the int32 ones are freed in the thread)."""
-    if text_layout(s.dtype) == "arrow":
+    layout = text_layout(s.dtype)
+    if layout == "arrow":
         return _factorize_arrow(s, compact=True)
+    if layout == "python":                     # straight from the hash table's codes: no int32 pass
+        codes, uniq = factorize_str_objects(s.to_numpy(dtype=object))
+        return _compact_codes(codes, len(uniq)), np.asarray(uniq, dtype=object)
     codes, uniq = factorize_text(s)
     return _compact_codes(codes, len(uniq)), uniq
 
@@ -504,6 +542,8 @@ def _factorize_arrow(s: pd.Series, compact: bool = False) -> tuple[np.ndarray, n
     import pyarrow.compute as pc
 
     arr = pa.array(s.array)                     # the column's Arrow data, no copy
+    if len(arr) > 4 * _SHARED_SAMPLE and not arr.null_count and _arrow_constant(arr):
+        return np.zeros(len(arr), dtype=np.uint8 if compact else np.int32), np.array([arr[0].as_py()], dtype=object)
     enc = pc.dictionary_encode(arr, null_encoding="mask")
     chunks = enc.chunks if isinstance(enc, pa.ChunkedArray) else [enc]
     dictionary = chunks[0].dictionary if chunks else pa.array([], type=pa.string())
@@ -514,11 +554,20 @@ def _factorize_arrow(s: pd.Series, compact: bool = False) -> tuple[np.ndarray, n
         idx = ch.indices
         if idx.null_count:
             idx = pc.fill_null(idx, k if compact else -1)
-        if compact:
-            idx = idx.cast(pa.from_numpy_dtype(target))
-        parts.append(idx.to_numpy(zero_copy_only=False))
+        # narrowed by numpy from a view of Arrow's indices: numpy's copy goes back to the OS when freed
+        # (after a merge of adjacent columns), a copy in Arrow's pool would stay in the process
+        parts.append(idx.to_numpy(zero_copy_only=False).astype(target, copy=False))
     codes = parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.zeros(0, dtype=target)
     return codes, np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _arrow_constant(arr: Any) -> bool:
+    """Every value of a null-free Arrow string array equals the first (a broadcast column): a sample
+    first, so a varied column costs almost nothing; a compare kernel is a quarter of a hash."""
+    import pyarrow.compute as pc
+
+    first = arr[0]
+    return bool(pc.all(pc.equal(arr[:_SHARED_SAMPLE], first)).as_py()) and bool(pc.all(pc.equal(arr, first)).as_py())
 
 
 def _compact_dtype(k: int) -> type:
@@ -695,13 +744,14 @@ def _columns_in_order(df: pd.DataFrame, name: str, labels: Mapping[str, str], le
             codes = _special_codes(name, c, special_missing[c], values, df) if c in special_missing else None
             values = np.ascontiguousarray(values, dtype=np.float64)
             bad = values > IBM_MAX                   # inf too, NaN not; checked before any write
-            bad |= values < -IBM_MAX
+            bad |= values < -IBM_MAX                 # (two bool passes: np.abs would hold a float copy)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise XptError(f"{name}.{c}: value {float(values[i])!r} at {_row_ref(df, i)} is outside the "
                                f"IBM float range (|x| <= 16**63)")
             bits = values.view(np.uint64)
-            static = len(values) > 0 and bool((bits == bits[0]).all()) and (codes is None or bool((codes == codes[0]).all()))
+            static = (len(values) > 0 and bool((bits[:_SHARED_SAMPLE] == bits[0]).all())   # a sample rules most out
+                      and bool((bits == bits[0]).all()) and (codes is None or bool((codes == codes[0]).all())))
             out.append(_Column(c, label, False, length, fmt, values, codes, static))
     return out
 
@@ -822,12 +872,13 @@ def _merged(cols: list[_Column]) -> _Column:
     """One character column standing for adjacent ones: its table holds every combination of their used
     values side by side (mixed-radix order), its code is the members' codes in that radix."""
     table = cols[0].data[:int(cols[0].codes.max()) + 1]
-    codes = cols[0].codes.astype(np.uint16)     # _GROUP_ROWS combinations fit 16 bits
+    combos = int(np.prod([int(c.codes.max()) + 1 for c in cols], dtype=np.int64))
+    codes = cols[0].codes.astype(_compact_dtype(combos - 1))     # _GROUP_ROWS combinations fit 16 bits
     for c in cols[1:]:
         k = int(c.codes.max()) + 1
         t = c.data[:k]
         table = np.concatenate([np.repeat(table, k, axis=0), np.tile(t, (len(table), 1))], axis=1)
-        codes *= np.uint16(k)
+        codes *= codes.dtype.type(k)
         codes += c.codes
     for c in cols:                       # the members' codes are not needed any more: free their memory
         c.codes = None

@@ -165,3 +165,34 @@ def sdtm_kit_folder(tmp_path_factory) -> Path:
     from tests.sdtm.rawkit import base_forms, write_forms
 
     return write_forms(base_forms(), tmp_path_factory.mktemp("rawkit"))
+
+
+def _constant_frame(layout: str, n: int = 10_000) -> pd.DataFrame:
+    """Constant text columns big enough (> 4 x 2048 rows) for the writer's one-value shortcut: one shared
+    str object, one value in separate objects, all missing, all empty; then a varied column."""
+    dtype = LAYOUTS[layout]
+    return pd.DataFrame({
+        "STUDYID": pd.Series(["PALACE"] * n, dtype=dtype),                         # one object (python)
+        "DOMAIN": pd.Series([f"L{b}" for b in ["B"] * n], dtype=dtype),         # "LB" in n objects
+        "NOTHING": pd.Series([None] * n, dtype=dtype),                           # every row missing
+        "EMPTY": pd.Series([""] * n, dtype=dtype),                                # every row ""
+        "USUBJID": pd.Series([f"S-{i % 7}" for i in range(n)], dtype=dtype),
+    })
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_constant_text_columns_same_bytes_in_every_layout(layout: str, tmp_path: Path) -> None:
+    """Reference: the plain object layout (pd.factorize, no shortcut); independent reader: pyreadstat.
+    Expected by hand: STUDYID 6 bytes "PALACE", DOMAIN 2 bytes "LB", NOTHING and EMPTY 1 blank byte
+    (length defaults to the longest value, at least 1), read back as ""."""
+    import pyreadstat
+
+    df, ref = _constant_frame(layout), _constant_frame("object")
+    write_xpt(df, tmp_path / "c.xpt", name="C", created=CREATED)
+    write_xpt(ref, tmp_path / "ref.xpt", name="C", created=CREATED)
+    assert (tmp_path / "c.xpt").read_bytes() == (tmp_path / "ref.xpt").read_bytes()
+    back, meta = pyreadstat.read_xport(tmp_path / "c.xpt")
+    assert [meta.variable_storage_width[c] for c in back.columns] == [6, 2, 1, 1, 3]
+    assert set(back["STUDYID"]) == {"PALACE"} and set(back["DOMAIN"]) == {"LB"}
+    assert set(back["NOTHING"]) == {""} and set(back["EMPTY"]) == {""}
+    assert list(back["USUBJID"]) == [f"S-{i % 7}" for i in range(len(df))]

@@ -136,3 +136,27 @@ def test_factorize_rows_groups_equal_rows(width: int, pool: list[bytes], data) -
     for i, r in enumerate(rows):
         assert rows[first[codes[i]]] == r
     assert len(set(codes.tolist())) == len(set(rows))
+
+
+BIT_FLOATS = st.integers(0, 2 ** 64 - 1).map(lambda w: float(np.array([w], dtype=np.uint64).view(np.float64)[0]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(FLOATS, BIT_FLOATS).filter(lambda x: x != x or abs(x) < IBM_MAX), min_size=1, max_size=60))
+def test_ibm_table_path_equals_general_path(values: list[float]) -> None:
+    """Length-8 words without special missings take per-exponent tables; the general path (taken when
+    special-missing codes are given, all 0 here) is the reference, bit for bit, NaN payloads and sign
+    included (any NaN is '.'), subnormals and |x| < 16**-65 as 0."""
+    from studyforge.xpt import _ibm_word
+    x = np.array(values, dtype=np.float64)
+    assert np.array_equal(_ibm_word(x, 8, None), _ibm_word(x, 8, np.zeros(len(x), dtype=np.uint8)))
+
+
+def test_ibm_table_path_hand_values() -> None:
+    """TS-140 arithmetic by hand: -118.625 = -0x76.A = -(0x0.76A * 16**2): sign 1, E = 64 + 2 = 0x42 -> C2,
+    F = 76A000...; 0.5 = 0x0.8 * 16**0 -> 40 80...; a negative NaN with a payload -> '.' = 2E 00...;
+    the smallest subnormal -> 0 (below 16**-65)."""
+    nan = np.array([0xFFF8000000000123], dtype=np.uint64).view(np.float64)[0]
+    got = ieee_to_ibm([-118.625, 0.5, nan, 5e-324])
+    assert [bytes(r).hex().upper() for r in got] == [
+        "C276A00000000000", "4080000000000000", "2E00000000000000", "0000000000000000"]
