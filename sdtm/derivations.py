@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from studyforge.ordering import lex_order
+
 from . import _dates
 from ._fast import distinct_values
 from .rules.base import Refs
@@ -47,7 +49,7 @@ def sort_codes(frame: pd.DataFrame, keys: list[str], known: dict[str, np.ndarray
             rank = np.empty(len(uniq), dtype=np.int64)
             rank[np.argsort(uniq)] = np.arange(len(uniq))
             cols.append(rank[codes])
-    return np.lexsort([np.arange(len(frame))] + cols[::-1])
+    return lex_order(cols)
 
 
 def subject_codes(refs: Refs) -> tuple[np.ndarray, np.ndarray]:

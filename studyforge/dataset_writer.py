@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from studyforge.findings import Finding, Severity
+from studyforge.ordering import lex_order
 from studyforge.spec.models import Dataset, Study, Variable
 from studyforge.xpt import MAX_CHAR, XptError, XptVariable, _write_xpt_info, factorize_text, parse_format, text_layout
 
@@ -279,7 +280,7 @@ def sort_by_keys(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
                               kind="stable")
             codes = rank[codes]
         cols.append(codes)
-    order = np.lexsort([np.arange(len(df))] + cols[::-1])
+    order = lex_order(cols)
     if (order == np.arange(len(df))).all():
         return df
     return df.iloc[order].reset_index(drop=True)
