@@ -360,6 +360,7 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
         out = df.iloc[srt].reset_index(drop=True)
         sid, pid = sid[srt], pid[srt]
     g = sid.astype(np.int64) * max(len(puniq), 1) + pid
+    del srt, pid                                    # each a column's worth: ADLB has millions of records
     ref = common.baseline.ref_var
     names = [ref, *common.adsl_vars]
     if common.on_treatment is not None:
@@ -384,6 +385,7 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
             before = adt <= refd if common.baseline.include_ref_day else adt < refd
         eligible = before & ~np.isnan(aval)
         abl = pick(g, [adt, *(out[o].to_numpy(float) for o in order), pos], eligible, last=True)
+        del before, eligible
     out["ABLFL"] = flag_text(abl)
     base = from_flagged(g, abl, aval)
     out["BASE"] = base
@@ -393,6 +395,7 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
         post = adt > refd if common.baseline.include_ref_day else adt >= refd
     out["CHG"] = np.where(post, change(aval, base), np.nan)
     out["PCHG"] = np.where(post, percent_change(aval, base), np.nan)
+    del base, post
     later = -adt if common.windows.tie == "later" else adt
     gw = g * (len(vuniq) + 1) + vid
     anl = pick(gw, [out["AWTDIFF"].to_numpy(float), later, -pos], in_window & ~base_win, last=False)
