@@ -20,7 +20,7 @@ from studyforge.spec.models import Study
 
 from . import figures
 from .ars import reporting_event_json
-from .engine import ARD_COLUMNS, group_positions, prepare, run_analysis
+from .engine import ARD_COLUMNS, Codes, group_positions, prepare, run_analysis
 from .model import Output, ResultsSpec
 from .report import TRACE_ROWS, report_html, trace_html
 from .trace import LINEAGE_COLUMNS, LineageIndex, trace_frame
@@ -128,8 +128,9 @@ def write_results(spec_dir: Path | str, frames: dict[str, pd.DataFrame], out_dir
         return [Finding(Severity.NOTICE, "SF-RES-000", f"no {SPEC_FILE} in the spec; no endpoint results written")]
     findings: list[Finding] = []
     prepared, parts = {}, []
+    codes = Codes()
     for a in spec.analyses:
-        p = prepare(a, spec, frames, findings)
+        p = prepare(a, spec, frames, findings, codes)
         if p is not None:
             prepared[a.id] = p
             parts.append(run_analysis(p))
