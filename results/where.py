@@ -9,7 +9,6 @@ from studyforge.xpt import factorize_text, text_layout
 
 from .model import Condition, Where
 
-
 Factorized = tuple[np.ndarray, np.ndarray]
 
 
