@@ -225,18 +225,26 @@ def categorical(codes: np.ndarray, values, missing: str = "") -> pd.Categorical:
 
 
 def text_codes(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, distinct values) of a character column with text_col's reading ('' for missing, code -1),
-    without a Python string per record: each layout's hash kernel (studyforge.xpt.factorize_text)."""
+    """(codes, distinct values) of a character column as text_col reads it ('' for missing, so equal text is
+    an equal code), without a Python string per record: each layout's hash kernel (studyforge.xpt)."""
     if name not in df.columns:
-        return np.full(len(df), -1, dtype=np.int64), np.zeros(0, dtype=object)
+        return np.zeros(len(df), dtype=np.int64), np.array([""], dtype=object)
     s = df[name]
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy().astype(np.int64), np.asarray(s.cat.categories, dtype=object)
-    if text_layout(s.dtype) is not None:
+        codes, uniq = s.cat.codes.to_numpy().astype(np.int64), np.asarray(s.cat.categories, dtype=object)
+    elif text_layout(s.dtype) is not None:
         codes, uniq = factorize_text(s)
-        return codes.astype(np.int64), uniq
-    codes, uniq = pd.factorize(text_col(df, name).to_numpy(dtype=object))
-    return codes, np.asarray(uniq, dtype=object)
+        codes = codes.astype(np.int64)
+    else:
+        codes, uniq = pd.factorize(text_col(df, name).to_numpy(dtype=object))
+        return codes, np.asarray(uniq, dtype=object)
+    missing = codes < 0
+    if missing.any():                                   # missing reads as '': one code with any '' present
+        blank = np.flatnonzero(uniq == "")
+        if len(blank) == 0:
+            uniq, blank = np.append(uniq, ""), [len(uniq)]
+        codes[missing] = blank[0]
+    return codes, uniq
 
 
 def flag_text(mask: np.ndarray) -> pd.Categorical:

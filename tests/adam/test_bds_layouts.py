@@ -33,13 +33,14 @@ def test_categorical_takes_values_by_code_with_minus_one_blank():
 
 
 def test_text_codes_reads_like_text_col():
-    df = pd.DataFrame({"A": pd.Series(["x", None, "y", "x"], dtype="str"), "N": [1.0, 2.0, np.nan, 1.0]})
+    df = pd.DataFrame({"A": pd.Series(["x", None, "y", "", "x"], dtype="str"), "N": [1.0, 2.0, np.nan, 1.0, 2.0]})
     codes, uniq = text_codes(df, "A")
-    assert list(np.append(uniq, "")[codes]) == ["x", "", "y", "x"]          # missing -> code -1 -> ''
-    codes, uniq = text_codes(df, "N")                                        # numbers read as text_col does
-    assert list(np.append(uniq, "")[codes]) == ["1", "2", "", "1"]
+    assert list(uniq[codes]) == ["x", "", "y", "", "x"]            # missing reads as ''
+    assert codes[1] == codes[3]                                     # ... and is the same code as ''
+    codes, uniq = text_codes(df, "N")                               # numbers read as text_col reads them
+    assert list(uniq[codes]) == ["1", "2", "", "1", "2"]
     codes, uniq = text_codes(df, "ABSENT")
-    assert (codes == -1).all() and len(uniq) == 0
+    assert list(uniq[codes]) == [""] * 5
 
 
 def _in_layout(frames: dict[str, pd.DataFrame], dtype) -> dict[str, pd.DataFrame]:
@@ -81,3 +82,24 @@ def test_adam_stage_hands_on_str_columns():
     cats = [(k, c) for k, df in out.items() for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
     assert cats == []
     assert out["ADLB"]["AVISIT"].dtype == "str" and out["ADLB"]["ABLFL"].isin(["Y", ""]).all()
+
+
+def test_adqs_same_values_in_every_string_layout():
+    pytest.importorskip("pyarrow")
+    from adam.adqs import derive_adqs
+    from tests.adam.reference import SPEC_DIR, reference_sdtm
+
+    spec = load_spec(SPEC_DIR)
+    base = reference_sdtm(spec)
+    results = {}
+    for name, dtype in {"python": pd.StringDtype("python", na_value=np.nan),
+                        "pyarrow": pd.StringDtype("pyarrow", na_value=np.nan), "object": object}.items():
+        sdtm = _in_layout(base, dtype)
+        adsl, _ = derive_adsl(sdtm, spec.datasets["ADSL"])
+        adqs, findings = derive_adqs(sdtm, adsl, spec.datasets["ADQS"])
+        results[name] = (_as_objects(plain_text(adqs)), [str(f) for f in findings])
+    ref, ref_findings = results["python"]
+    assert len(ref) > 100
+    for name, (df, findings) in results.items():
+        pd.testing.assert_frame_equal(df, ref, obj=f"ADQS from {name} text")
+        assert findings == ref_findings
