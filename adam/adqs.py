@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field, model_validator
 
-from adam.bds import BdsCommon, complete_date, finish_bds, obj, parameter_columns, recode
+from adam.bds import BdsCommon, categorical, complete_date, finish_bds, obj, parameter_columns, recode, text_codes
 from adam.derive_common import SpecParams, input_frame, num_col, where_mask
 from studyforge.findings import Finding, Severity
 from studyforge.spec.models import Dataset
@@ -173,8 +173,8 @@ def derive_adqs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
             findings.append(Finding(Severity.ERROR, RULE, f"summary {code}: components without a qs_scale parameter: "
                                     f"{', '.join(unknown)}", dataset=ds.name, variable="PARAMCD", value=code))
     sel = qs.loc[where_mask(qs, src.where)] if src.where else qs
-    cat_c, cat_u = pd.factorize(obj(sel, src.category))
-    tc_c, tc_u = pd.factorize(obj(sel, src.testcd))
+    cat_c, cat_u = text_codes(sel, src.category)       # codes, not a Python string per item response
+    tc_c, tc_u = text_codes(sel, src.testcd)
     cat_pos = {c: i for i, c in enumerate(cat_u)}
     tc_pos = {t: i for i, t in enumerate(tc_u)}
     nt = max(len(tc_u), 1)
@@ -190,12 +190,13 @@ def derive_adqs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
                                     variable=src.testcd, value=absent[0]))
     mem = pd.DataFrame(member, columns=["pair", "k"], dtype=np.int64)
     rows = np.flatnonzero(np.isin(pair, mem["pair"].to_numpy()))
-    usubjid = obj(sel, "USUBJID")[rows]
-    dtc = obj(sel, src.date)[rows]
+    s_codes, s_uniq = text_codes(sel, "USUBJID")
+    usubjid = s_codes[rows]
+    d_codes, d_uniq = text_codes(sel, src.date)
+    dtc = d_codes[rows]
     visit = num_col(sel, src.visit).to_numpy()[rows] if src.visit in sel.columns else np.full(len(rows), -1.0)
     # one questionnaire = subject, instrument, visit and date
-    parts = [pd.factorize(usubjid)[0], cat_c[rows], pd.factorize(np.nan_to_num(visit, nan=-1.0))[0],
-             pd.factorize(dtc)[0]]
+    parts = [usubjid, cat_c[rows], pd.factorize(np.nan_to_num(visit, nan=-1.0))[0], dtc]
     qkey = np.zeros(len(rows), dtype=np.int64)
     for part in parts:
         qkey = qkey * (int(part.max()) + 1 if len(part) else 1) + part
@@ -228,19 +229,19 @@ def derive_adqs(sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame, ds: Dataset) 
     first = np.full(int(qid.max()) + 1 if len(qid) else 0, 0, dtype=np.int64)
     first[qid[::-1]] = np.arange(len(qid))[::-1]          # a row of each questionnaire
     at = first[q_all]
-    recs = pd.DataFrame({"USUBJID": usubjid[at], "PARAMCD": np.concatenate(rec_code), "AVAL": np.concatenate(rec_val),
-                         "_VISITNUM": np.nan_to_num(visit[at], nan=-1.0)})
-    rec_dtc = pd.Series(dtc[at], dtype=object)
-    adt = complete_date(rec_dtc).to_numpy()
+    recs = pd.DataFrame({"USUBJID": categorical(usubjid[at], s_uniq), "PARAMCD": np.concatenate(rec_code),
+                         "AVAL": np.concatenate(rec_val), "_VISITNUM": np.nan_to_num(visit[at], nan=-1.0)})
+    rec_dtc = dtc[at]
+    adt = complete_date(pd.Series(d_uniq, dtype=object)).to_numpy()[rec_dtc]    # each distinct date parsed once
     undated = np.isnan(adt)
     if undated.any():
         findings.append(Finding(Severity.WARNING, RULE, f"{int(undated.sum())} score(s) from questionnaires without a "
                                 f"complete {src.date}: no ADT, so no window, baseline or change", dataset=ds.name,
-                                variable=src.date, value=rec_dtc[undated].iloc[0]))
+                                variable=src.date, value=d_uniq[rec_dtc[undated][0]]))
     recs["ADT"] = adt
     for c, v in parameter_columns(recs["PARAMCD"].to_numpy(), ds.parameters).items():
         recs[c] = v
-    known = pd.Index(obj(adsl, "USUBJID")).get_indexer(recs["USUBJID"].to_numpy()) >= 0
+    known = (pd.Index(obj(adsl, "USUBJID")).get_indexer(s_uniq) >= 0)[usubjid[at]]
     out = finish_bds(recs.loc[known], adsl, p, order=["_VISITNUM"])
     better = {**{c: s.higher_is_better for c, s in scale_map.items()}, **{c: True for c in summaries}}
     better_up = recode(out["PARAMCD"].to_numpy(), better, True).astype(bool)

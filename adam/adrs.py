@@ -104,6 +104,20 @@ class _Inputs:
                           "DTHDT": number(adsl, p.death_var)})
         return s.drop_duplicates("USUBJID").reset_index(drop=True)
 
+    def _visitn(self, o: pd.DataFrame, rs: pd.DataFrame) -> pd.Series:
+        """AVISITN = VISITNUM where the record has a VISIT, else empty like AVISIT: AVISITN is the numeric
+        form of AVISIT (ADaMIG 1.3), so it is never set without it. VISIT is Permissible in RS (SDTMIG 3.4)
+        and is not guessed from VISITNUM; the records left without either are stated."""
+        visitn = number(o, "VISITNUM")
+        bare = (text(o, "VISIT") == "") & visitn.notna()
+        if bare.any():
+            why = "has no VISIT (Permissible)" if "VISIT" not in rs.columns else "has records with VISITNUM but no VISIT"
+            self.findings.append(_err("ADRS-AVISIT", f"{self.p.rs_dataset} {why}: AVISIT and AVISITN left empty on "
+                                      f"{int(bare.sum())} record(s) (AVISITN is the numeric form of AVISIT)",
+                                      Severity.NOTICE, dataset=self.p.rs_dataset, variable="VISIT",
+                                      value=_fmt(visitn[bare].iloc[0])))
+        return visitn.where(~bare, np.nan)
+
     def _ovr(self, rs: pd.DataFrame | None) -> pd.DataFrame:
         p = self.p
         if rs is None:
@@ -136,8 +150,8 @@ class _Inputs:
         o = pd.concat(parts) if parts else base.iloc[0:0].assign(EVALKEY="")
         o = o.reset_index(names="_RSROW")
         out = pd.DataFrame({"USUBJID": text(o, "USUBJID"), "EVALKEY": text(o, "EVALKEY"), "RSSEQ": number(o, "RSSEQ"),
-                            "AVALC": text(o, "RSSTRESC"), "AVISIT": text(o, "VISIT"), "AVISITN": number(o, "VISITNUM"),
-                            "RSDTC": text(o, "RSDTC")})
+                            "AVALC": text(o, "RSSTRESC"), "AVISIT": text(o, "VISIT"),
+                            "AVISITN": self._visitn(o, rs), "RSDTC": text(o, "RSDTC")})
         out = out.merge(self.subjects[["USUBJID", "REFDT"]], on="USUBJID", how="left", sort=False)
         known = member(out["USUBJID"], self.subjects["USUBJID"])
         for r in out[~known].itertuples():

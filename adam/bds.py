@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from adam.derive_common import SpecParams, text_col
 from adam.derive_common import num_col as number  # noqa: F401  (re-exported: the BDS helpers' name)
 from studyforge.dates import impute_date, parse_iso8601
+from studyforge.xpt import factorize_text, text_layout
 
 
 def text(df: pd.DataFrame, name: str, *, strip: bool = True) -> pd.Series:
@@ -148,27 +149,30 @@ class Windows(SpecParams):
         return self
 
 
-def study_windows(ady: pd.Series, spec: Windows) -> pd.DataFrame:
-    """AVISIT, AVISITN, AWTARGET, AWLO, AWHI, AWTDIFF, AWU for each ADY (blank outside every window)."""
+def window_columns(ady, spec: Windows) -> dict[str, np.ndarray | pd.Categorical]:
+    """AVISIT, AVISITN, AWTARGET, AWLO, AWHI, AWTDIFF, AWU for each ADY (blank outside every window);
+    the text columns are Categoricals (one small code per record: millions of lab records, a few windows)."""
     a = np.asarray(ady, dtype=float)
     idx = np.full(len(a), -1)
     for i, w in enumerate(spec.windows):
         idx = np.where((a >= w.lo) & (a <= w.hi) & (idx < 0), i, idx)
 
-    def col(values: list, char: bool) -> np.ndarray:
-        table = np.asarray([*values, "" if char else np.nan], dtype=object if char else float)
-        return table[idx]                     # -1 takes the appended blank
+    def num(values: list) -> np.ndarray:
+        return np.append(np.asarray(values, dtype=float), np.nan)[idx]     # -1 takes the appended NaN
 
-    target = col([w.target for w in spec.windows], False)
-    return pd.DataFrame({
-        "AVISIT": col([w.avisit for w in spec.windows], True),
-        "AVISITN": col([w.avisitn for w in spec.windows], False),
-        "AWTARGET": target,
-        "AWLO": col([w.lo for w in spec.windows], False),
-        "AWHI": col([w.hi for w in spec.windows], False),
-        "AWTDIFF": np.abs(a - target),
-        "AWU": np.where(idx >= 0, spec.unit, "").astype(object),
-    }, index=ady.index)
+    target = num([w.target for w in spec.windows])
+    return {"AVISIT": categorical(idx, [w.avisit for w in spec.windows]),
+            "AVISITN": num([w.avisitn for w in spec.windows]),
+            "AWTARGET": target,
+            "AWLO": num([w.lo for w in spec.windows]),
+            "AWHI": num([w.hi for w in spec.windows]),
+            "AWTDIFF": np.abs(a - target),
+            "AWU": categorical(np.where(idx >= 0, 0, -1), [spec.unit])}
+
+
+def study_windows(ady: pd.Series, spec: Windows) -> pd.DataFrame:
+    """window_columns as a frame on ADY's index."""
+    return pd.DataFrame(window_columns(ady, spec), index=ady.index)
 
 
 def pick(group: np.ndarray, keys: Sequence[np.ndarray], mask: np.ndarray, *, last: bool) -> np.ndarray:
@@ -193,8 +197,59 @@ def from_flagged(group: np.ndarray, flag: np.ndarray, values: np.ndarray, missin
     return table[np.where(group >= 0, group, len(table) - 1)]
 
 
-def flag_text(mask: np.ndarray) -> np.ndarray:
-    return np.where(mask, "Y", "").astype(object)
+def text_from_flagged(group: np.ndarray, flag: np.ndarray, values) -> pd.Categorical:
+    """from_flagged for a text column (BNRIND from ANRIND ...): the flagged record's text, '' when none;
+    works on the codes, so no string is made per record."""
+    cat = pd.Categorical(values)
+    got = from_flagged(group, flag, cat.codes.astype(float))
+    return categorical(np.where(np.isnan(got), -1, got).astype(np.int64), cat.categories)
+
+
+def categorical(codes: np.ndarray, values, missing: str = "") -> pd.Categorical:
+    """values[codes] (code -1: `missing`) as a Categorical with sorted, distinct, used categories.
+
+    Text with few distinct values (flags, visits, parameters, subjects) costs one small integer per
+    record instead of a pointer or an Arrow string each: this is what keeps ADLB's millions of
+    records within memory. Sorted categories sort and compare as the text does.
+    """
+    table = np.append(np.asarray(values, dtype=object), missing)
+    codes = np.asarray(codes, dtype=np.int64)
+    used = np.bincount(codes + 1, minlength=len(table)) > 0 if len(codes) else np.zeros(len(table), dtype=bool)
+    used = np.roll(used, -1)                    # bincount slot 0 is code -1, i.e. the appended `missing`
+    tcodes, cats = pd.factorize(np.where(used, table, missing), sort=True)
+    keep = np.zeros(len(cats), dtype=bool)
+    keep[tcodes[used]] = True                   # a category no record uses (e.g. an unused `missing`) is dropped
+    remap = np.cumsum(keep) - 1
+    return pd.Categorical.from_codes(remap[tcodes][codes], categories=pd.Index(np.asarray(cats, dtype=object)[keep],
+                                                                               dtype="str"))
+
+
+def text_codes(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) of a character column as text_col reads it ('' for missing, so equal text is
+    an equal code), without a Python string per record: each layout's hash kernel (studyforge.xpt)."""
+    if name not in df.columns:
+        return np.zeros(len(df), dtype=np.int64), np.array([""], dtype=object)
+    s = df[name]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniq = s.cat.codes.to_numpy().astype(np.int64), np.asarray(s.cat.categories, dtype=object)
+    elif text_layout(s.dtype) is not None:
+        codes, uniq = factorize_text(s)
+        codes = codes.astype(np.int64)
+    else:
+        codes, uniq = pd.factorize(text_col(df, name).to_numpy(dtype=object))
+        return codes, np.asarray(uniq, dtype=object)
+    missing = codes < 0
+    if missing.any():                                   # missing reads as '': one code with any '' present
+        blank = np.flatnonzero(uniq == "")
+        if len(blank) == 0:
+            uniq, blank = np.append(uniq, ""), [len(uniq)]
+        codes[missing] = blank[0]
+    return codes, uniq
+
+
+def flag_text(mask: np.ndarray) -> pd.Categorical:
+    """'Y' where `mask`, else '' (a Categorical: one byte per record)."""
+    return categorical(np.asarray(mask, dtype=bool).astype(np.int64) - 1, ["Y"])
 
 
 def change(aval: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -209,13 +264,13 @@ def percent_change(aval: np.ndarray, base: np.ndarray) -> np.ndarray:
         return np.where(b != 0, (np.asarray(aval, dtype=float) - b) / b * 100, np.nan)
 
 
-def range_indicator(aval, lo, hi) -> np.ndarray:
+def range_indicator(aval, lo, hi) -> pd.Categorical:
     """ANRIND: LOW below ANRLO, HIGH above ANRHI, NORMAL otherwise; blank without a value or range."""
     a, lo_, hi_ = (np.asarray(x, dtype=float) for x in (aval, lo, hi))
     known = np.isfinite(a) & (np.isfinite(lo_) | np.isfinite(hi_))
     with np.errstate(invalid="ignore"):
-        out = np.select([known & (a < lo_), known & (a > hi_), known], ["LOW", "HIGH", "NORMAL"], "")
-    return out.astype(object)
+        code = np.select([known & (a < lo_), known & (a > hi_), known], [0, 1, 2], -1)
+    return categorical(code, ["LOW", "HIGH", "NORMAL"])
 
 
 def on_treatment_flag(adt, start, end, *, days_after: int, include_start_day: bool) -> np.ndarray:
@@ -263,12 +318,21 @@ def _subject_columns(out: pd.DataFrame, sid: np.ndarray, suniq: np.ndarray, adsl
     for c in names:
         if c in out.columns or c not in a.columns:
             continue
-        vals = a[c].to_numpy()
         if pd.api.types.is_numeric_dtype(a[c]):
-            col = np.append(vals.astype(float), np.nan)[np.where(absent, len(vals), row)]
+            out[c] = np.append(a[c].to_numpy().astype(float), np.nan)[np.where(absent, len(a), row)]
         else:
-            col = np.append(np.asarray(a[c].fillna(""), dtype=object), "")[np.where(absent, len(vals), row)]
-        out[c] = col
+            codes, uniq = text_codes(a, c)              # per subject, then a code per record
+            out[c] = categorical(np.where(absent, -1, codes[row]), uniq)
+
+
+def sorted_codes(values) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, distinct values) numbered in sorted order, as pd.factorize(sort=True), taking a Categorical's
+    codes as they are when its categories are sorted (no text compared per record)."""
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype) and values.cat.categories.is_monotonic_increasing:
+        codes, dense = pd.factorize(values.cat.codes.to_numpy(), sort=True)
+        return codes, np.asarray(values.cat.categories, dtype=object)[dense]
+    codes, uniq = pd.factorize(np.asarray(values, dtype=object), sort=True)
+    return codes, np.asarray(uniq, dtype=object)
 
 
 def _order(sid: np.ndarray, pid: np.ndarray, adt: np.ndarray, extra: Sequence[np.ndarray]) -> np.ndarray:
@@ -293,8 +357,8 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
     daily records); the baseline is then the record of the baseline window, not the last before the date.
     """
     n = len(df)
-    sid, suniq = pd.factorize(np.asarray(df["USUBJID"], dtype=object), sort=True)
-    pid, puniq = pd.factorize(np.asarray(df["PARAMCD"], dtype=object), sort=True)
+    sid, suniq = sorted_codes(df["USUBJID"])
+    pid, puniq = sorted_codes(df["PARAMCD"])
     # sort once, first, while the frame is narrow; every later step works on the sorted records, so the wide
     # result is never copied to reorder it (and records already in order are not copied at all)
     srt = _order(sid, pid, df["ADT"].to_numpy(float), [df[o].to_numpy(float) for o in order])
@@ -304,6 +368,7 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
         out = df.iloc[srt].reset_index(drop=True)
         sid, pid = sid[srt], pid[srt]
     g = sid.astype(np.int64) * max(len(puniq), 1) + pid
+    del srt, pid                                    # each a column's worth: ADLB has millions of records
     ref = common.baseline.ref_var
     names = [ref, *common.adsl_vars]
     if common.on_treatment is not None:
@@ -315,10 +380,9 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
     out["ADY"] = analysis_day(out["ADT"], out[ref]).to_numpy()
     base_windows = [w.avisit for w in common.windows.windows if w.baseline]
     if not windowed:
-        for c, v in study_windows(out["ADY"], common.windows).items():
-            out[c] = v.to_numpy()
-    vid, vuniq = pd.factorize(np.asarray(out["AVISIT"], dtype=object))
-    vuniq = np.asarray(vuniq, dtype=object)
+        for c, v in window_columns(out["ADY"], common.windows).items():
+            out[c] = v
+    vid, vuniq = text_codes(out, "AVISIT")
     in_window = np.append(vuniq != "", False)[vid] & ~np.isnan(aval)
     base_win = np.append(np.isin(vuniq, base_windows), False)[vid]
     pos = np.arange(n, dtype=float)
@@ -329,6 +393,7 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
             before = adt <= refd if common.baseline.include_ref_day else adt < refd
         eligible = before & ~np.isnan(aval)
         abl = pick(g, [adt, *(out[o].to_numpy(float) for o in order), pos], eligible, last=True)
+        del before, eligible
     out["ABLFL"] = flag_text(abl)
     base = from_flagged(g, abl, aval)
     out["BASE"] = base
@@ -338,6 +403,7 @@ def finish_bds(df: pd.DataFrame, adsl: pd.DataFrame, common: BdsCommon, *,
         post = adt > refd if common.baseline.include_ref_day else adt >= refd
     out["CHG"] = np.where(post, change(aval, base), np.nan)
     out["PCHG"] = np.where(post, percent_change(aval, base), np.nan)
+    del base, post
     later = -adt if common.windows.tie == "later" else adt
     gw = g * (len(vuniq) + 1) + vid
     anl = pick(gw, [out["AWTDIFF"].to_numpy(float), later, -pos], in_window & ~base_win, last=False)
@@ -384,10 +450,17 @@ def recode(values: np.ndarray, mapping: Mapping[str, object], default: object = 
     return table[codes]
 
 
-def parameter_columns(paramcd: np.ndarray, ds_parameters) -> dict[str, np.ndarray]:
-    """PARAM, PARAMN, PARCAT1, PARCAT2 from the spec's parameter list, by PARAMCD."""
+def parameter_columns(paramcd, ds_parameters) -> dict[str, np.ndarray | pd.Categorical]:
+    """PARAM, PARAMN, PARCAT1, PARCAT2 from the spec's parameter list, by PARAMCD (text as Categoricals)."""
     meta = {p.paramcd: p for p in ds_parameters}
-    return {"PARAM": recode(paramcd, {c: m.param for c, m in meta.items()}),
-            "PARAMN": recode(paramcd, {c: float(i + 1) for i, c in enumerate(meta)}, np.nan).astype(float),
-            "PARCAT1": recode(paramcd, {c: m.parcat1 or "" for c, m in meta.items()}),
-            "PARCAT2": recode(paramcd, {c: m.parcat2 or "" for c, m in meta.items()})}
+    codes, uniq = pd.factorize(paramcd)
+    uniq = np.asarray(uniq, dtype=object)
+
+    def text(of) -> pd.Categorical:
+        return categorical(codes, [of(meta[u]) if u in meta else "" for u in uniq])
+
+    rank = {c: float(i + 1) for i, c in enumerate(meta)}
+    return {"PARAM": text(lambda m: m.param),
+            "PARAMN": np.append(np.array([rank.get(u, np.nan) for u in uniq], dtype=float), np.nan)[codes],
+            "PARCAT1": text(lambda m: m.parcat1 or ""),
+            "PARCAT2": text(lambda m: m.parcat2 or "")}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
+import numpy as np
 import pandas as pd
 
 from adam.adae import STANDARD_OUTPUTS as ADAE_STANDARD
@@ -56,6 +57,20 @@ def derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, locations=None,
     """
     out, findings = _derive_adam(sdtm, spec, _Clock(timings))
     return out, locate(findings, locations)
+
+
+def plain_text(df: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its Categorical text columns (BDS builders keep repeated text as codes) as `str`
+    columns, taken through the codes, so the written dataset has the usual text layout."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return df
+    out = df.copy(deep=False)
+    for c in cats:
+        cat = df[c].array
+        table = pd.array(np.append(np.asarray(cat.categories, dtype=object), ""), dtype="str")
+        out[c] = table.take(np.where(cat.codes >= 0, cat.codes, len(table) - 1))
+    return out
 
 
 class _Clock:
@@ -111,7 +126,7 @@ def _derive_adam(sdtm: dict[str, pd.DataFrame], spec: Spec, clock: _Clock) -> tu
             if len(df.columns):
                 raw[d.name] = df
                 listed = {v.name for v in d.variables}
-                out[d.name], f = shape_to_spec(df[[c for c in df.columns if c in listed]], d)
+                out[d.name], f = shape_to_spec(plain_text(df[[c for c in df.columns if c in listed]]), d)
                 findings += f
     if adtte_ds is not None:
         with clock("ADTTE"):

@@ -13,7 +13,7 @@ from studyforge.findings import Finding, Severity
 
 from .methods import METHODS
 from .model import Analysis, ResultsSpec
-from .where import evaluate, text_in, variables
+from .where import Factorized, evaluate, factorized, member_of, text_in, variables
 
 ARD_COLUMNS = ["RESULT_ID", "ANALYSIS_ID", "ANALYSIS_NAME", "ANALYSIS_SET", "DATASET", "PARAMCD", "METHOD",
                "GROUP1", "GROUP1_VALUE", "GROUP2", "GROUP2_VALUE", "STAT", "STAT_LABEL", "VALUE", "N_RECORDS"]
@@ -60,9 +60,26 @@ def result_id(analysis_id: str, groups: list[tuple[str, str]], stat: str) -> str
     return f"{analysis_id}{g}:{stat}"
 
 
+class Codes:
+    """The factorized columns of the input datasets, each made once per run: a package's analyses select from
+    the same few datasets by USUBJID and PARAMCD again and again (one hash pass each, not one per analysis)."""
+
+    def __init__(self):
+        self._done: dict[tuple[int, str], tuple[pd.DataFrame, Factorized]] = {}
+
+    def __call__(self, df: pd.DataFrame, column: str) -> Factorized:
+        key = (id(df), column)
+        hit = self._done.get(key)
+        if hit is None or hit[0] is not df:          # the frame is kept with its codes, so its id stays its own
+            hit = self._done[key] = (df, factorized(df[column]))
+        return hit[1]
+
+
 def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
-            findings: list[Finding]) -> Prepared | None:
-    """The analysis records, or None (with an ERROR finding) when an input it needs is missing."""
+            findings: list[Finding], codes: Codes | None = None) -> Prepared | None:
+    """The analysis records, or None (with an ERROR finding) when an input it needs is missing.
+    `codes`: the run's column codes (shared by its analyses); a fresh one when not given."""
+    codes = Codes() if codes is None else codes
     method = METHODS[a.method]  # the spec model refuses an unknown method at its line
     where = f"analysis {a.id}"
     params = method.params.model_validate(a.params)
@@ -82,10 +99,10 @@ def prepare(a: Analysis, spec: ResultsSpec, frames: dict[str, pd.DataFrame],
         findings.append(Finding(Severity.ERROR, "SF-RES-003", f"{where}: variable(s) {', '.join(absent)} missing "
                                 f"from {a.dataset}; analysis not run", dataset=a.dataset))
         return None
-    subjects = pd.Index(adsl.loc[text_in(adsl[aset.flag], ["Y"]), "USUBJID"].unique())
-    keep = data["USUBJID"].isin(subjects).to_numpy().copy()
+    subjects = pd.Index(adsl.loc[text_in(adsl[aset.flag], ["Y"], codes(adsl, aset.flag)), "USUBJID"].unique())
+    keep = member_of(data["USUBJID"], subjects, codes(data, "USUBJID"))
     if a.paramcd:
-        keep &= text_in(data["PARAMCD"], [a.paramcd])
+        keep &= text_in(data["PARAMCD"], [a.paramcd], codes(data, "PARAMCD"))
     rec = data.loc[keep, used_columns(a, params, data)]
     if a.paramcd:
         if rec.empty:
@@ -166,8 +183,9 @@ def run_results(spec: ResultsSpec, frames: dict[str, pd.DataFrame]) -> tuple[pd.
     """The ARD of every analysis in spec order, and the findings (inputs missing, selections empty)."""
     findings: list[Finding] = []
     parts = []
+    codes = Codes()
     for a in spec.analyses:
-        p = prepare(a, spec, frames, findings)
+        p = prepare(a, spec, frames, findings, codes)
         if p is not None:
             parts.append(run_analysis(p))
     ard = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ARD_COLUMNS)

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.patches import StepPatch  # noqa: E402
 
 from . import stats  # noqa: E402
 
@@ -101,6 +102,18 @@ RESPONSE_COLOURS = {"CR": "#1a9850", "PR": "#66bd63", "SD": "#4575b4", "NON-CR/N
 BARS_MAX = 300  # above this many subjects the waterfall is drawn as filled steps (same picture, one path per colour)
 
 
+def _stairs(ax, values: np.ndarray, edges: np.ndarray, colour: str, label: str) -> None:
+    """ax.stairs(values, edges, fill=True, baseline=0, color=colour, label=label), the same patch and data
+    limits, without matplotlib walking the outline segment by segment in Python to find its extent (seconds
+    for 10,000 subjects): a step outline's extent is its edges and its values with the baseline."""
+    patch = StepPatch(values, edges, baseline=0, fill=True, linewidth=0, facecolor=colour, label=label)
+    ax.add_artist(patch)
+    patch.sticky_edges.y.append(0)
+    lo, hi = (min(float(np.min(values)), 0.0), max(float(np.max(values)), 0.0)) if len(values) else (0.0, 0.0)
+    ax.update_datalim([(edges[0], lo), (edges[-1], hi)])
+    ax.autoscale_view()
+
+
 def waterfall_plot(best: pd.DataFrame, title: str, order: list[str] = ()) -> str:
     """Best percent change in the sum of diameters, one bar per subject (largest increase first), coloured by
     the subject's response (column RESP), with the RECIST 1.1 thresholds +20% (PD) and -30% (PR) as lines.
@@ -118,8 +131,7 @@ def waterfall_plot(best: pd.DataFrame, title: str, order: list[str] = ()) -> str
         if len(b) <= BARS_MAX:
             ax.bar(sel.index, sel["VALUE"], color=colour, width=0.8, label=label)
         else:  # thousands of bars: one filled outline per response, not one shape per subject
-            ax.stairs(np.where(b["RESP"] == r, b["VALUE"], 0.0), edges, fill=True, baseline=0, color=colour,
-                      label=label)
+            _stairs(ax, np.where(b["RESP"] == r, b["VALUE"], 0.0), edges, colour, label)
     for y, text in ((20, "+20%"), (-30, "-30%")):
         ax.axhline(y, color="#555555", linestyle="--", linewidth=0.8)
         ax.text(len(b) - 0.4 if len(b) else 0, y, text, va="bottom", ha="right", fontsize=7, color="#555555")

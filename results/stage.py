@@ -20,10 +20,11 @@ from studyforge.spec.models import Study
 
 from . import figures
 from .ars import reporting_event_json
-from .engine import ARD_COLUMNS, group_positions, prepare, run_analysis
+from .engine import ARD_COLUMNS, Codes, group_positions, prepare, run_analysis
 from .model import Output, ResultsSpec
 from .report import TRACE_ROWS, report_html, trace_html
 from .trace import LINEAGE_COLUMNS, LineageIndex, trace_frame
+from .where import member_of
 
 SPEC_FILE = Path("results") / "analyses.yaml"
 LINEAGE_FILE = Path("report") / "lineage.csv"
@@ -74,13 +75,13 @@ def _figures(spec: ResultsSpec, frames: dict[str, pd.DataFrame], prepared: dict,
         elif o.figure == "swimmer" and o.analyses[0] in prepared and o.figure_paramcd:
             p = prepared[o.analyses[0]]
             adsl, data = frames["ADSL"], frames[p.analysis.dataset]
-            dur = adsl.loc[adsl["USUBJID"].isin(p.subjects), ["USUBJID", "TRTDURD"]]
+            dur = adsl.loc[member_of(adsl["USUBJID"], p.subjects), ["USUBJID", "TRTDURD"]]
             dur = dur.rename(columns={"TRTDURD": "DUR"}).fillna({"DUR": 0})
             title = o.name
             if len(dur) > o.max_subjects:
                 dur = dur.sort_values(["DUR", "USUBJID"], ascending=[False, True]).head(o.max_subjects)
                 title += f" ({o.max_subjects} of {len(p.subjects)} subjects: the longest on treatment)"
-            tp = data[data["USUBJID"].isin(dur["USUBJID"]) & (data["PARAMCD"] == o.figure_paramcd)]
+            tp = data[member_of(data["USUBJID"], dur["USUBJID"]) & (data["PARAMCD"] == o.figure_paramcd).to_numpy()]
             out[o.id] = [figures.swimmer_plot(dur, tp[["USUBJID", "ADY", "AVALC"]], title)]
         elif o.figure == "waterfall" and o.analyses[0] in prepared:
             out[o.id] = [waterfall_figure(o, prepared[o.analyses[0]], frames, findings)]
@@ -128,8 +129,9 @@ def write_results(spec_dir: Path | str, frames: dict[str, pd.DataFrame], out_dir
         return [Finding(Severity.NOTICE, "SF-RES-000", f"no {SPEC_FILE} in the spec; no endpoint results written")]
     findings: list[Finding] = []
     prepared, parts = {}, []
+    codes = Codes()
     for a in spec.analyses:
-        p = prepare(a, spec, frames, findings)
+        p = prepare(a, spec, frames, findings, codes)
         if p is not None:
             prepared[a.id] = p
             parts.append(run_analysis(p))

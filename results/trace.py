@@ -11,6 +11,7 @@ import pandas as pd
 
 from .engine import TRACE_COLUMNS, Prepared, group_positions, result_id
 from .methods import METHODS
+from .where import factorized
 
 LINEAGE_COLUMNS = ["DOMAIN", "USUBJID", "SEQ", "FILE", "LINE"]
 _ID = re.compile(r"^(?P<aid>[A-Z][A-Z0-9_]*)(?:\[(?P<groups>[^\]]*)\])?:(?P<stat>[A-Za-z0-9_]+)$")
@@ -44,20 +45,28 @@ def source_keys(records: pd.DataFrame, dataset: str) -> pd.DataFrame:
     return out
 
 
+def _factorized_text(s: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """(codes, distinct texts) of a column read as text (astype(str) as before: a number becomes its text)."""
+    codes, uniq = factorized(s if pd.api.types.is_string_dtype(s.dtype) else s.astype(str))
+    return codes, pd.Index(uniq.astype(str), dtype=object)
+
+
 class LineageIndex:
     """The lineage table keyed once (SDTM domain, subject, --SEQ -> raw file and line), so that each analysis's
     join is a binary search over sorted integer keys instead of a merge over millions of lineage rows."""
 
     def __init__(self, lineage: pd.DataFrame):
-        dom, self.domains = pd.factorize(lineage["DOMAIN"].astype(str).to_numpy(dtype=object))
-        subj, self.subjects = pd.factorize(lineage["USUBJID"].astype(str).to_numpy(dtype=object))
-        self.domains, self.subjects = pd.Index(self.domains), pd.Index(self.subjects)
+        # factorized as the column is (Arrow-native on Arrow-backed text): no Python string per lineage row
+        dom, self.domains = _factorized_text(lineage["DOMAIN"])
+        subj, self.subjects = _factorized_text(lineage["USUBJID"])
         seq = pd.to_numeric(lineage["SEQ"], errors="coerce").to_numpy(dtype=float)
         self.max_seq = int(np.nanmax(seq)) if np.isfinite(seq).any() else 0
         key = self._key(dom, subj, seq)
         order = np.argsort(key, kind="stable")
         self.key = key[order]
-        self.file = lineage["FILE"].astype(object).to_numpy()[order]
+        fcodes, files = factorized(lineage["FILE"])
+        self.file_code = fcodes[order]                      # few raw files: a code per row, the name once
+        self.files = np.append(files, np.nan)   # -1 (missing) takes the appended NaN
         self.line = pd.to_numeric(lineage["LINE"], errors="coerce").to_numpy(dtype=float)[order]
 
     def _key(self, dom: np.ndarray, subj: np.ndarray, seq: np.ndarray) -> np.ndarray:
@@ -79,7 +88,7 @@ class LineageIndex:
         has = np.repeat(count > 0, rows)
         src = np.where(has, np.repeat(lo, rows) + within, 0)
         take = np.clip(src, 0, max(len(self.key) - 1, 0))
-        file = np.where(has, self.file[take] if len(self.key) else None, None)
+        file = np.where(has, self.files[self.file_code[take]] if len(self.key) else None, None)
         line = np.where(has, self.line[take] if len(self.key) else np.nan, np.nan)
         return pos, file, line
 

@@ -168,3 +168,28 @@ def test_2000_subjects_give_every_parameter(spec):
     out, _ = derive_adrs({"RS": rs, "TU": pd.DataFrame(columns=["USUBJID", "TUSEQ", "TUTESTCD", "TUEVAL", "TUDTC"])},
                          adsl, spec)
     assert len(out) == len(rs) + n * (len(spec.parameters) - 2)
+
+
+def test_visitnum_without_visit_leaves_both_empty(spec):
+    # ADaMIG 1.3: AVISITN is the numeric form of AVISIT, so an RS record without VISIT (Permissible in
+    # SDTMIG 3.4) gets neither; the builder gives VISITNUM 100 + day and VISIT 'DAY <day>'.
+    s = Study().subject("A")
+    keep = s.ovr("A", 57, "PR")                     # VISITNUM 157, VISIT 'DAY 57'
+    bare = s.ovr("A", 85, "PR")                     # VISITNUM 185, VISIT blanked below
+    sdtm, adsl = s.frames()
+    sdtm["RS"].loc[sdtm["RS"]["RSSEQ"] == bare, "VISIT"] = ""
+    out, findings = derive_adrs(sdtm, adsl, spec)
+    by_seq = out[out["PARAMCD"] == "OVRINV"].set_index("SRCSEQ")     # the time-point records (reader INV)
+    assert (by_seq.loc[keep, "AVISIT"], by_seq.loc[keep, "AVISITN"]) == ("DAY 57", 157.0)
+    assert by_seq.loc[bare, "AVISIT"] == "" and np.isnan(by_seq.loc[bare, "AVISITN"])
+    hit = [f for f in findings if f.rule == "ADRS-AVISIT"]
+    assert len(hit) == 1 and hit[0].severity.name == "NOTICE" and "1 record(s)" in hit[0].message
+    assert hit[0].value == "185"
+    # no VISIT column at all: every record without both, said once
+    sdtm["RS"] = sdtm["RS"].drop(columns="VISIT")
+    out, findings = derive_adrs(sdtm, adsl, spec)
+    ovr = out[out["PARAMCD"] == "OVRINV"]
+    assert len(ovr) == 2 and (ovr["AVISIT"] == "").all() and ovr["AVISITN"].isna().all()
+    assert [f.message for f in findings if f.rule == "ADRS-AVISIT"] == [
+        "RS has no VISIT (Permissible): AVISIT and AVISITN left empty on 2 record(s) (AVISITN is the numeric form "
+        "of AVISIT)"]
