@@ -41,9 +41,12 @@ def _seq_variable(ds: Dataset) -> str | None:
 
 
 def _sort(ds: Dataset, df: pd.DataFrame) -> pd.DataFrame:
-    """Rows by USUBJID and --SEQ (else the dataset keys)."""
+    """Rows by the dataset keys (the order define.xml declares and the XPT is written in, FDA TCG), ties
+    by --SEQ; without keys by USUBJID and --SEQ."""
     seqvar = _seq_variable(ds)
-    keys = ["USUBJID", seqvar] if seqvar and "USUBJID" in df.columns else [k for k in ds.keys if k in df.columns]
+    keys = [k for k in ds.keys if k in df.columns]
+    if seqvar and seqvar in df.columns:
+        keys = (keys or (["USUBJID"] if "USUBJID" in df.columns else [])) + ([seqvar] if seqvar not in keys else [])
     if not keys or df.empty:
         return df.reset_index(drop=True)
     order = sort_codes(df, keys)

@@ -258,6 +258,17 @@ def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return inverse.ravel()[codes], uniq
 
 
+def _in_order(cols: list[np.ndarray]) -> bool:
+    """Whether consecutive rows already follow the keys (each row <= the next, comparing key by key)."""
+    before = np.zeros(len(cols[0]) - 1, dtype=bool)    # row i already precedes row i+1 on an earlier key
+    for c in cols:
+        a, b = c[:-1], c[1:]
+        if not (before | (a <= b)).all():
+            return False
+        before |= a < b
+    return True
+
+
 def sort_by_keys(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     """The rows in the order of the dataset's key variables (FDA TCG: datasets sorted by the keys that
     define.xml declares). Numbers sort as numbers and text as text, except that a text key whose values
@@ -280,9 +291,9 @@ def sort_by_keys(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
                               kind="stable")
             codes = rank[codes]
         cols.append(codes)
-    order = lex_order(cols)
-    if (order == np.arange(len(df))).all():
+    if _in_order(cols):                     # the usual case (SDTM is built in key order): no sort at all
         return df
+    order = lex_order(cols)
     return df.iloc[order].reset_index(drop=True)
 
 

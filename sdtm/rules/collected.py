@@ -34,7 +34,7 @@ def copy(frame, p: CopyParams, refs: Refs):
     s = refs.field(frame, p.field)
     if p.fallback:
         s = s.where(s != "", refs.field(frame, p.fallback))
-    return (s.str.upper() if p.upper else s), []
+    return (umap(s, lambda u: u.astype(str).str.upper()) if p.upper else s), []   # once per distinct value
 
 
 # -- CT mapping -------------------------------------------------------------------------------------
@@ -306,7 +306,8 @@ def unit_convert(frame, p: UnitConvertParams, refs: Refs):
     txt, back = _fmt_num(conv, p.decimals)
     if p.output == "number":  # --STRESN is --STRESC read as a number (SDTMIG 3.4 4.5.1): same rounding
         text = has_val & num.isna() & known  # a result that is not a number arrives as text only: say so
-        limit = text & val.where(text, "").str.match(r"^\s*[<>]=?\s*[-+]?(\d+\.?\d*|\.\d+)\s*$")
+        limit = text & umap(val, lambda u: u.astype(str).str.match(r"^\s*[<>]=?\s*[-+]?(\d+\.?\d*|\.\d+)\s*$")
+                            .astype(bool)).astype(bool)
         var = refs.variable.name if refs.variable else ""
         notes = refs.row_findings(frame, limit, Severity.NOTICE, "SD0402", f"result is a limit, not a number: "
                                   f"{var} left empty, the text kept in the character result", p.value, val) \

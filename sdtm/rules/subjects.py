@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from studyforge.findings import Severity
 
 from .. import _dates
-from ..derivations import form_iso
+from ..derivations import form_iso, sort_codes
 from .base import SUBJECT_ID, Params, Refs, Used, variable_rule
 
 
@@ -48,9 +48,13 @@ def _extreme_per_subject(t: pd.DataFrame, agg: str) -> pd.Series:
     """t.groupby("S")["iso"].agg("min" | "max") by one sort instead of pandas' per-group Python fallback
     for text (minutes at 10,000 subjects): missing values and keys skipped, as groupby does."""
     t = t[t["S"].notna() & t["iso"].notna()]
-    o = t.sort_values(["S", "iso"], kind="mergesort")
-    pick = o.drop_duplicates("S", keep="first" if agg == "min" else "last")
-    return pd.Series(pick["iso"].to_numpy(), index=pick["S"].to_numpy())
+    order = sort_codes(t, ["S", "iso"])                  # by subject, then date text
+    subj = t["S"].to_numpy(dtype=object)[order]
+    if not len(subj):
+        return pd.Series([], dtype=object)
+    edge = np.r_[True, subj[1:] != subj[:-1]] if agg == "min" else np.r_[subj[1:] != subj[:-1], True]
+    rows = order[edge]
+    return pd.Series(t["iso"].to_numpy(dtype=object)[rows], index=t["S"].to_numpy(dtype=object)[rows])
 
 
 def refs_subject(frame) -> pd.Series:
