@@ -11,6 +11,7 @@ import argparse
 import importlib
 import inspect
 import pkgutil
+import subprocess
 import sys
 import time
 
@@ -28,15 +29,24 @@ def main(argv: list[str]) -> int:
         names = [n for n in names if any(a in n for a in args.names)]
     options = {"baseline": args.baseline or None,
                "sizes": tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None}
+    failed = []
     for name in names:
         mod = importlib.import_module(f"benchmarks.{name}")
         print(f"\n=== {name}: {(mod.__doc__ or '').strip().splitlines()[0] if mod.__doc__ else ''}", flush=True)
         accepted = inspect.signature(mod.run).parameters
         kwargs = {k: v for k, v in options.items() if v is not None and k in accepted}
         t0 = time.perf_counter()
-        mod.run(**kwargs)
+        try:
+            mod.run(**kwargs)
+        except subprocess.CalledProcessError as exc:     # one broken bench must not hide the others' numbers
+            last = (exc.stderr or "").strip().splitlines()[-1:] or ["?"]
+            print(f"--- {name} FAILED: {last[0]}", flush=True)
+            failed.append(name)
+            continue
         print(f"--- {name} done in {time.perf_counter() - t0:.1f} s", flush=True)
-    return 0
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

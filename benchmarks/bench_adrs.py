@@ -10,11 +10,10 @@ VISITS = 10
 _CODE = f"""
 import json, time
 import numpy as np, pandas as pd
-from ruamel.yaml import YAML
 from adam.adrs import derive_adrs
-from studyforge.spec.models import Dataset
+from studyforge.spec.loader import load_spec
 
-spec = Dataset.model_validate(YAML(typ="safe").load(open("specs/palace/adam/ADRS.yaml")))
+spec = load_spec("specs/palace").datasets["ADRS"]   # the spec as the build reads it (IG metadata inherited)
 n, k = {SUBJECTS}, {VISITS}
 rng = np.random.default_rng(20240601)
 subj = np.repeat(np.arange(n), 2 * k)

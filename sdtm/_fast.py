@@ -7,7 +7,6 @@ row; Python-object strings by one C-level type scan and the str hash table."""
 
 from __future__ import annotations
 
-import functools
 from typing import Callable
 
 import numpy as np
@@ -108,26 +107,3 @@ def duplicated_rows(frame: pd.DataFrame, keys: list[str], keep: str | bool = "fi
     if not len(frame):
         return np.zeros(0, dtype=bool)
     return pd.Series(row_codes(frame, keys)).duplicated(keep=keep).to_numpy(dtype=bool)
-
-
-def python_strings(fn: Callable) -> Callable:
-    """Run `fn` with pandas' text stored as Python objects, whatever layout the user's pandas defaults
-    to (pyarrow-backed when pyarrow is installed).  The SDTM stage normalises at its edges: its raw
-    columns are read, and every text column it makes is built, in the one layout its hot paths are made
-    for.  Arrow strings are fast to scan but slow to gather row by row (a random take of 2.2 million
-    short strings costs ~0.3 s against ~0.02 s for object pointers), and building SDTM reorders, filters
-    and broadcasts rows all the time.  Outputs are byte-identical either way (tests/test_string_backends.py)."""
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        with pd.option_context("mode.string_storage", "python"):
-            return fn(*args, **kwargs)
-    return run
-
-
-def with_python_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """frame with any Arrow-backed text column converted to Python-object `str` (frame itself when none)."""
-    arrow = [c for c in frame.columns if text_layout(frame[c].dtype) == "arrow"]
-    if not arrow:
-        return frame
-    with pd.option_context("mode.string_storage", "python"):
-        return frame.astype({c: str for c in arrow})

@@ -9,9 +9,10 @@ import pandas as pd
 
 from studyforge.findings import Finding
 from studyforge.spec.models import Dataset, Spec
+from studyforge.strings import python_strings, with_python_strings
 
 from . import engine as E
-from ._fast import distinct_values, python_strings, with_python_strings
+from ._fast import distinct_values
 from .context import FILE, FORM, LINE, Reconciliation
 from .derivations import sort_codes
 from .identity import raw_identities

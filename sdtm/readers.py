@@ -18,8 +18,7 @@ import pandas as pd
 
 from studyforge.findings import Finding, Severity
 from studyforge.spec.raw import FormSettings, RawSpec
-
-from ._fast import python_strings
+from studyforge.strings import python_strings
 
 SKIP_FILES = {"dictionary.csv", "manifest.json", "_injected.csv"}  # _injected.csv: the simulator's fault ledger
 

@@ -27,6 +27,7 @@ import pandas as pd
 from studyforge.findings import Finding, Severity
 from studyforge.ordering import lex_order
 from studyforge.spec.models import Dataset, Study, Variable
+from studyforge.strings import python_strings
 from studyforge.xpt import MAX_CHAR, XptError, XptVariable, _write_xpt_info, factorize_text, parse_format, text_layout
 
 __all__ = ["shape_to_spec", "write_dataset_xpt", "XptInfo"]
@@ -297,6 +298,7 @@ def sort_by_keys(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
+@python_strings
 def write_dataset_xpt(df: pd.DataFrame, dataset: Dataset, study: Study, path: Path | str) -> XptInfo:
     """Shape `df` to `dataset` and write it as XPORT v5 (lengths: spec, else the data's maximum).
 
