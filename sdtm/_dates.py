@@ -9,7 +9,7 @@ import pandas as pd
 from studyforge import dates as _shared
 from studyforge.findings import Finding, Severity
 
-from ._fast import text_series, umap
+from ._fast import distinct_values, text_series, umap
 
 
 def _text(s: pd.Series) -> pd.Series:
@@ -37,6 +37,13 @@ def sas_days(values: pd.Series) -> np.ndarray:
     return umap(_text(values), lambda u: _shared.iso_to_sas_date(u).astype(float)).to_numpy(dtype=float)
 
 
+def _per_distinct_columns(values: pd.Series, fn) -> tuple[np.ndarray, ...]:
+    """fn(distinct values) -> a frame of float columns, each broadcast back to every row of values."""
+    codes, uniq = distinct_values(_text(values))
+    out = fn(pd.Series(uniq, dtype=object))
+    return tuple(out[c].to_numpy(dtype=float)[codes] for c in out.columns)
+
+
 def day_minutes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(days since 1960-01-01 of complete dates, minutes after midnight of valid values with hh:mm),
     NaN where absent: one parse per distinct value for both."""
@@ -44,12 +51,7 @@ def day_minutes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         p = _shared.parse_iso8601(u)
         mins = (p["hour"] * 60 + p["minute"]).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         return pd.DataFrame({"d": _shared.parsed_sas_date(p).to_numpy(dtype=float), "m": mins})
-    txt = _text(values)
-    codes, uniq = pd.factorize(txt.to_numpy(dtype=object))
-    if len(uniq) == 0:
-        return np.array([], dtype=float), np.array([], dtype=float)
-    b = both(pd.Series(np.asarray(uniq, dtype=object), dtype=object))
-    return b["d"].to_numpy(dtype=float)[codes], b["m"].to_numpy(dtype=float)[codes]
+    return _per_distinct_columns(values, both)
 
 
 def partial_day_range(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -62,12 +64,7 @@ def partial_day_range(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
             lo[partial] = _shared.impute_date(u[partial], fill="first")[0].to_numpy(dtype=float)
             hi[partial] = _shared.impute_date(u[partial], fill="last")[0].to_numpy(dtype=float)
         return pd.DataFrame({"lo": lo, "hi": hi})
-    txt = _text(values)
-    codes, uniq = pd.factorize(txt.to_numpy(dtype=object))
-    if len(uniq) == 0:
-        return np.array([], dtype=float), np.array([], dtype=float)
-    b = bounds(pd.Series(np.asarray(uniq, dtype=object), dtype=object))
-    return b["lo"].to_numpy(dtype=float)[codes], b["hi"].to_numpy(dtype=float)[codes]
+    return _per_distinct_columns(values, bounds)
 
 
 def complete_date(values: pd.Series) -> pd.Series:

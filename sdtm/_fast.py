@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from studyforge.ordering import pack
 from studyforge.xpt import factorize_text, text_layout
 
 TEXT = pd.Series([], dtype=str).dtype  # pandas' default text dtype (NaN missing; storage: pyarrow when installed)
@@ -90,16 +91,7 @@ def row_codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     """One int64 per row, equal exactly when the rows agree on every key (missing equals missing), as
     DataFrame.duplicated compares them: each column hashed once, then integer arithmetic, instead of
     pandas hashing the text of every key column again for the combined key."""
-    ids = np.zeros(len(frame), dtype=np.int64)
-    bound = 1
-    for k in keys:
-        codes, width = _column_codes(frame[k])
-        if bound * width >= 1 << 62:                  # keep the product in int64: renumber first
-            ids, uniq = pd.factorize(ids)
-            ids, bound = ids.astype(np.int64), max(len(uniq), 1)
-        ids = ids * width + codes
-        bound *= width
-    return ids
+    return pack((_column_codes(frame[k]) for k in keys), len(frame))
 
 
 def duplicated_rows(frame: pd.DataFrame, keys: list[str], keep: str | bool = "first") -> np.ndarray:

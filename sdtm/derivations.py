@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from studyforge.ordering import lex_order
+from studyforge.ordering import lex_order, text_ranks
 
 from . import _dates
 from ._fast import distinct_values
@@ -45,10 +45,7 @@ def sort_codes(frame: pd.DataFrame, keys: list[str], known: dict[str, np.ndarray
         elif typed:
             cols.append(typed_codes(col))
         else:
-            codes, uniq = distinct_values(col)          # hashed once; only the distinct values are sorted
-            rank = np.empty(len(uniq), dtype=np.int64)
-            rank[np.argsort(uniq)] = np.arange(len(uniq))
-            cols.append(rank[codes])
+            cols.append(text_ranks(col)[0])
     return lex_order(cols)
 
 
@@ -99,43 +96,30 @@ def dm_ref(refs: Refs, name: str) -> pd.Series:
     return pd.Series(out, index=refs.vars.index, dtype=str)
 
 
+def dm_ref_clock(refs: Refs, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(days (SAS), minutes after midnight) of a DM reference date per working row, NaN where absent;
+    parsed once per subject."""
+    def build():
+        dm = _dm_last(refs)
+        if dm is None or name not in dm.columns:
+            return np.full(len(refs.vars), np.nan), np.full(len(refs.vars), np.nan)
+        days, mins = _dates.day_minutes(dm[name].fillna("").astype(str))
+        return (per_subject(refs, dm["USUBJID"], days, np.nan).astype(float),
+                per_subject(refs, dm["USUBJID"], mins, np.nan).astype(float))
+    return refs.memo(("dm_clock", name), build)
+
+
 def dm_ref_days(refs: Refs, name: str) -> np.ndarray:
-    """Days (SAS) of a DM reference date per working row; parsed once per subject."""
-    def build():
-        dm = _dm_last(refs)
-        if dm is None or name not in dm.columns:
-            return np.full(len(refs.vars), np.nan)
-        days = _dates.sas_days(dm[name].fillna("").astype(str))
-        return per_subject(refs, dm["USUBJID"], days, np.nan).astype(float)
-    return refs.memo(("dm_days", name), build)
-
-
-def dm_ref_minutes(refs: Refs, name: str) -> np.ndarray:
-    """Minutes after midnight of a DM reference date-time per working row (NaN without hh:mm)."""
-    def build():
-        dm = _dm_last(refs)
-        if dm is None or name not in dm.columns:
-            return np.full(len(refs.vars), np.nan)
-        mins = minutes(dm[name].fillna("").astype(str))
-        return per_subject(refs, dm["USUBJID"], mins, np.nan).astype(float)
-    return refs.memo(("dm_minutes", name), build)
-
-
-def minutes(dtc: pd.Series) -> np.ndarray:
-    """Minutes after midnight when the ISO value is valid with hh:mm, else NaN."""
-    return _dates.day_minutes(dtc)[1]
+    """Days (SAS) of a DM reference date per working row."""
+    return dm_ref_clock(refs, name)[0]
 
 
 def dtc_parts(refs: Refs, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(days, minutes, codes) of a --DTC variable per working row, parsed once per distinct value;
     the codes let EPOCH work on distinct (subject, date) pairs."""
     def build():
-        dtc = _dates._text(refs.var(name).astype(str))  # missing -> '', so every code is >= 0
-        codes, uniq = pd.factorize(dtc.to_numpy(dtype=object))
-        u = pd.Series(np.asarray(uniq, dtype=object), dtype=str)
-        days_u, mins_u = _dates.day_minutes(u)
-        if len(codes) == 0:
-            return np.array([], dtype=float), np.array([], dtype=float), codes
+        codes, uniq = distinct_values(refs.var(name))   # missing -> '', so every code is >= 0
+        days_u, mins_u = _dates.day_minutes(pd.Series(uniq, dtype=object))
         return days_u[codes], mins_u[codes], codes
     return refs.memo(("dtc", name), build)
 

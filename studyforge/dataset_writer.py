@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from studyforge.findings import Finding, Severity
-from studyforge.ordering import lex_order
+from studyforge.ordering import lex_order, text_ranks
 from studyforge.spec.models import Dataset, Study, Variable
 from studyforge.strings import python_strings
 from studyforge.xpt import MAX_CHAR, XptError, XptVariable, _write_xpt_info, factorize_text, parse_format, text_layout
@@ -245,20 +245,6 @@ def _shape(df: pd.DataFrame, dataset: Dataset) -> tuple[pd.DataFrame, list[Findi
     return pd.DataFrame(cols, index=frame.index, copy=False), findings, factorized   # columns not copied
 
 
-def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """pd.factorize(text with '' for missing, sort=True), hashing the column once in its own layout and
-    sorting only its distinct values."""
-    fz = _text_factorized(col)
-    if fz is None:
-        return pd.factorize(col.astype(object).where(col.notna(), "").to_numpy(dtype=object), sort=True)
-    codes, uniq = fz
-    if (codes < 0).any():                   # missing counts as ''
-        uniq = np.append(uniq, np.array([""], dtype=object))
-        codes = np.where(codes < 0, len(uniq) - 1, codes)
-    uniq, inverse = np.unique(uniq, return_inverse=True)   # '' may now appear twice: merged here
-    return inverse.ravel()[codes], uniq
-
-
 def _in_order(cols: list[np.ndarray]) -> bool:
     """Whether consecutive rows already follow the keys (each row <= the next, comparing key by key)."""
     before = np.zeros(len(cols[0]) - 1, dtype=bool)    # row i already precedes row i+1 on an earlier key
@@ -284,7 +270,7 @@ def sort_by_keys(df: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
             v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
             cols.append(np.where(np.isnan(v), -np.inf, v))
             continue
-        codes, uniq = _sorted_codes(col)
+        codes, uniq = text_ranks(col)
         text = pd.Series(uniq, dtype=object).astype(str)
         nums = pd.to_numeric(text.where(text != ""), errors="coerce")
         if len(uniq) and nums.notna().sum() == (text != "").sum():

@@ -390,16 +390,17 @@ def edc_date_to_iso(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     (EDC exports mix both). An unknown year cannot be expressed in ISO 8601, so it is an error,
     as are impossible dates ('31 APR 2021') and anything unparseable; errors map to ''.
     """
-    raw = _as_text(text)
-    t = raw.str.strip().str.upper()
-    fast, fast_iso = _edc_fixed(t.to_numpy(dtype=object))
-    if fast.all():
-        return pd.Series(fast_iso, index=t.index, dtype="str"), pd.Series(False, index=t.index)
-    if fast.any():     # the rest by the general pattern, then both merged in place
-        iso, err = edc_date_to_iso(t[~fast])
-        out_iso, out_err = fast_iso.copy(), np.zeros(len(t), dtype=bool)
-        out_iso[~fast], out_err[~fast] = iso.to_numpy(dtype=object), err.to_numpy(dtype=bool)
-        return pd.Series(out_iso, index=t.index, dtype="str"), pd.Series(out_err, index=t.index)
+    t = _as_text(text).str.strip().str.upper()
+    fast, iso = _edc_fixed(t.to_numpy(dtype=object))
+    err = np.zeros(len(t), dtype=bool)
+    if not fast.all():     # the other shapes by the general pattern
+        slow_iso, slow_err = _edc_general(t[~fast])
+        iso[~fast], err[~fast] = slow_iso.to_numpy(dtype=object), slow_err.to_numpy(dtype=bool)
+    return pd.Series(iso, index=t.index, dtype="str"), pd.Series(err, index=t.index)
+
+
+def _edc_general(t: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """edc_date_to_iso by pattern, on stripped upper-case text: any separators, unknown parts, ISO 8601."""
     pat = (r"^(?:(?P<d>\d{1,2}|UNK|UN|UK|NK)[ \-/]*)?(?P<m>[A-Z]{2,3})[ \-/]*(?P<y>\d{4}|UNKN|UNK|UK|NK)$")
     g = t.str.extract(pat)
     months = g["m"].map(_MONTHS)

@@ -14,6 +14,7 @@ import pandas as pd
 from pydantic import Field
 
 from studyforge.findings import Finding, Severity
+from studyforge.xpt import text_layout
 
 from .._fast import duplicated_rows, text_series
 from .base import (
@@ -240,7 +241,7 @@ def _text_array(values) -> pd.api.extensions.ExtensionArray:
 
 def _take(col: pd.Series, rows: np.ndarray):
     """Rows of a raw column, keeping its dtype (a take on text needs no re-validation)."""
-    return col.array.take(rows) if col.dtype == pd.Series([], dtype=str).dtype else col.to_numpy()[rows]
+    return col.array.take(rows) if text_layout(col.dtype) is not None else col.to_numpy()[rows]
 
 
 # -- SUPP-- ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pydantic import Field, model_validator
 
 from studyforge.findings import Finding, Severity
 
+from .._fast import row_codes, umap
 from ..vocabulary import norm_key
 from ._common import Source, column, raw_field, row_findings, source_text
 from .base import Params, Refs, variable_rule
@@ -84,16 +85,24 @@ def _one(value: str, row: tuple | None, p: Precision | None, params: ConvertedRe
     return v, "unusable"
 
 
-def _table_rows(frame: pd.DataFrame, params: ConvertedResultParams, refs: Refs) -> tuple[pd.Series, dict]:
-    """Per row: index of its (test code, unit) conversion row (-1 when none) and the rows by index."""
+def _testcd(frame: pd.DataFrame, params: ConvertedResultParams, refs: Refs) -> pd.Series:
+    """The test code of each row, trimmed and upper-cased once per distinct value."""
+    return umap(column(frame, refs, params.testcd, True), lambda u: u.astype(str).str.strip().str.upper())
+
+
+def _table_rows(frame: pd.DataFrame, params: ConvertedResultParams, refs: Refs) -> tuple[pd.Series, list]:
+    """Per row: index of its (test code, unit) conversion row (-1 when none), looked up once per distinct
+    pair; and the rows."""
     rows = unit_table(params, refs)  # an unknown table name is a spec error (spec check), ValueError here
     lookup: dict[tuple[str, str], int] = {}
     for i, r in enumerate(rows):
         lookup.setdefault((r.testcd.strip().upper(), norm_key(pd.Series([r.from_unit])).iloc[0]), i)
-    testcd = column(frame, refs, params.testcd, True).str.strip().str.upper()
-    unit = norm_key(source_text(frame, refs, params.unit))
-    keys = pd.Series(list(zip(testcd, unit)), index=frame.index, dtype=object)
-    return keys.map(lambda k: lookup.get(k, -1)).astype(int), {i: r for i, r in enumerate(rows)}
+    keys = pd.DataFrame({"t": _testcd(frame, params, refs), "u": norm_key(source_text(frame, refs, params.unit))},
+                        index=frame.index)
+    _, first, inverse = np.unique(row_codes(keys, ["t", "u"]), return_index=True, return_inverse=True)
+    t, u = keys["t"].to_numpy(dtype=object)[first], keys["u"].to_numpy(dtype=object)[first]
+    found = np.array([lookup.get(k, -1) for k in zip(t, u)], dtype=np.int64)
+    return pd.Series(found[inverse.ravel()] if len(first) else found, index=frame.index), rows
 
 
 @variable_rule("converted_result", ConvertedResultParams,
@@ -115,16 +124,17 @@ def converted_result(frame: pd.DataFrame, params: ConvertedResultParams,
     raw = source_text(frame, refs, params.source)
     ridx, rows = _table_rows(frame, params, refs)
     if params.output == "unit":
-        to = ridx.map(lambda i: rows[i].to_unit if i >= 0 else "")
-        out = to.where(raw.str.strip() != "", "").astype(str)
-        miss = (ridx < 0) & (raw.str.strip() != "")
+        to = pd.Series(np.array([r.to_unit for r in rows] + [""], dtype=object)[ridx.to_numpy()], index=frame.index)
+        given = umap(raw, lambda x: x.astype(str).str.strip() != "").astype(bool)
+        out = to.where(given, "").astype(str)
+        miss = (ridx < 0) & given
         unit = source_text(frame, refs, params.unit)
         notes = row_findings(frame, refs, miss, Severity.WARNING, "SD0401", "unit not in the spec's conversion "
                              "table for this test; standard result left empty", raw_field(frame, params.unit), unit)
         return out, notes
     pos = {k.strip().upper(): i for i, k in enumerate(params.per_test, start=1)}
     precisions = [params.precision, *params.per_test.values()]
-    pidx = column(frame, refs, params.testcd, True).str.strip().str.upper().map(pos).fillna(0).astype(int)
+    pidx = umap(_testcd(frame, params, refs), lambda u: u.map(pos).fillna(0).astype(np.int64)).astype(int)
     declared = {_WS.sub(" ", k.strip().upper()): t for k, t in params.text_results.items()}
     triples = pd.MultiIndex.from_arrays([raw.to_numpy(dtype=object), ridx.to_numpy(), pidx.to_numpy()])
     codes, uniq = pd.factorize(triples)

@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 from studyforge.findings import Finding, Severity
 
 from .._fast import row_codes
-from ..derivations import dm_ref_days, dm_ref_minutes, dtc_parts, sort_codes, subject_ranks
+from ..derivations import dm_ref_clock, dtc_parts, sort_codes, subject_ranks
 from .base import FILE, LINE, Params, Refs, variable_rule
 
 
@@ -76,7 +76,7 @@ def lobxfl(frame, p: LobxflParams, refs: Refs):
     dtc = refs.var(p.dtc).astype(str)
     has = refs.var(p.result).astype(str) != ""
     d, m, _ = dtc_parts(refs, p.dtc)
-    r, rm = dm_ref_days(refs, p.ref), dm_ref_minutes(refs, p.ref)
+    r, rm = dm_ref_clock(refs, p.ref)
     # both with hh:mm: compare to the minute (as the ISO text's first 16 characters would); else by day
     both_time = ~np.isnan(m) & ~np.isnan(rm)
     before = np.where(both_time, d * 1440 + m <= r * 1440 + rm, d <= r)

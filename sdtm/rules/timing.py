@@ -65,7 +65,8 @@ def epoch(frame, p: EpochParams, refs: Refs):
     idx = frame.index
     if se is None or se.empty:
         return pd.Series("", index=idx, dtype=str), []
-    grid, ep, last, subjects = refs.shared(("epoch_grid", len(se)), lambda: _se_grid(se))
+    # the SE frame lives in the build's datasets for the whole build: its identity names it
+    grid, ep, last, subjects = refs.shared(("epoch_grid", id(se)), lambda: _se_grid(se))
     d, dmin, dcodes = dtc_parts(refs, p.dtc)
     ucodes, usubj = subject_codes(refs)
     row_subj = np.append(pd.Index(subjects).get_indexer(usubj), -1)[ucodes]

@@ -147,6 +147,12 @@ def _pinned_ct(view: PackageView) -> str | None:
     return None
 
 
+def _ts(view: PackageView):
+    """The TS dataset when it has parameter codes (the TS checks read nothing else without them)."""
+    ts = view.get("TS")
+    return ts if ts is not None and "TSPARMCD" in ts.frame.columns else None
+
+
 def _ts_col(f: pd.DataFrame, name: str) -> pd.Series:
     return text(f[name]) if name in f.columns else pd.Series("", index=f.index, dtype="str")
 
@@ -156,8 +162,8 @@ def _ts_col(f: pd.DataFrame, name: str) -> pd.Series:
           f"{IG} 7.6.1 (TS assumptions 5-9); CDISC CT TSPARMCD/TSPARM and value codelists", "SDTM")
 def ts_codes_in_ct(view: PackageView) -> list[Finding]:
     rule = ts_codes_in_ct.rule
-    ts = view.get("TS")
-    if ts is None or "TSPARMCD" not in ts.frame.columns:
+    ts = _ts(view)
+    if ts is None:
         return []
     f = ts.frame
     parmcd_code, parm_of, by_cl, all_codes = _ct_tables()
@@ -202,8 +208,8 @@ def ts_codes_in_ct(view: PackageView) -> list[Finding]:
           f"{IG} 7.6.1 (TS: TSVAL null only when TSVALNF is populated; assumptions 10-12)", "SDTM")
 def ts_value_or_null_flavor(view: PackageView) -> list[Finding]:
     rule = ts_value_or_null_flavor.rule
-    ts = view.get("TS")
-    if ts is None or "TSPARMCD" not in ts.frame.columns:
+    ts = _ts(view)
+    if ts is None:
         return []
     f = ts.frame
     pcd, val, nf = _ts_col(f, "TSPARMCD"), _ts_col(f, "TSVAL"), _ts_col(f, "TSVALNF")
@@ -246,8 +252,8 @@ TCG_RESPONSE = ("CRMDUR",)
           f"{IG} 7.6.1 Example 1", "SDTM")
 def ts_expected_parameters(view: PackageView) -> list[Finding]:
     rule = ts_expected_parameters.rule
-    ts = view.get("TS")
-    if ts is None or "TSPARMCD" not in ts.frame.columns:
+    ts = _ts(view)
+    if ts is None:
         return []
     f = ts.frame
     pcd = _ts_col(f, "TSPARMCD")

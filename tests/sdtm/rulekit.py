@@ -42,3 +42,12 @@ def raw_form(name: str, frame: pd.DataFrame) -> RawForm:
 
 
 __all__ = ["IDENT", "SUBJECT", "SUBJECT_ID", "derive", "raw_form", "refs", "rows"]
+
+
+def one_row(df: pd.DataFrame, **eq):
+    """The one row of df whose columns equal the given values (fails the test unless exactly one)."""
+    m = pd.Series(True, index=df.index)
+    for k, v in eq.items():
+        m &= df[k] == v
+    assert m.sum() == 1, f"{eq}: {int(m.sum())} rows"
+    return df[m].iloc[0]

@@ -5,14 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from studyforge.findings import Severity
-
-
-def _one(df, **eq):
-    m = pd.Series(True, index=df.index)
-    for k, v in eq.items():
-        m &= df[k] == v
-    assert m.sum() == 1, (eq, m.sum())
-    return df[m].iloc[0]
+from tests.sdtm.rulekit import one_row
 
 
 def test_dm_reference_dates_age_arm(kit_build):
@@ -40,10 +33,10 @@ def test_study_day_has_no_day_zero_and_partial_dates_stay(kit_build):
     ex = ds["EX"]
     assert list(ex.loc[ex["USUBJID"] == "PALACE-101-001", "EXSTDY"]) == [1, 29]   # 08 MAR -> 1; 05 APR -> 29
     lb = ds["LB"]
-    scr = _one(lb, USUBJID="PALACE-101-001", LBDTC="2021-03-05T08:00")
+    scr = one_row(lb, USUBJID="PALACE-101-001", LBDTC="2021-03-05T08:00")
     assert scr["LBDY"] == -3                                                          # 3 days before: -3, no day 0
     cm = ds["CM"]
-    prior = _one(cm, USUBJID="PALACE-101-001")
+    prior = one_row(cm, USUBJID="PALACE-101-001")
     assert prior["CMSTDTC"] == "2020-01" and pd.isna(prior["CMSTDY"])                 # partial kept, no --DY
 
 
@@ -59,21 +52,21 @@ def test_lobxfl_single_flag_on_tie_with_notice(kit_build):
 
 def test_unit_conversion_and_nrind(kit_build):
     lb = kit_build[0]["LB"]
-    g = _one(lb, USUBJID="PALACE-101-001", LBDTC="2021-03-05T08:00")
+    g = one_row(lb, USUBJID="PALACE-101-001", LBDTC="2021-03-05T08:00")
     # 90 mg/dL / 18.016 = 4.99556 mmol/L -> 4 decimals "4.9956"; range 70-110 mg/dL -> 3.8854-6.1057
     # SDTMIG 3.4 4.5.1 (SF-VL-0101): LBSTRESN is LBSTRESC as a number, 4.9956 (not the unrounded 4.995559...)
     assert g["LBSTRESU"] == "mmol/L" and g["LBSTRESN"] == 4.9956
     assert g["LBSTRESC"] == "4.9956" and g["LBNRIND"] == "NORMAL"
-    h = _one(lb, USUBJID="PALACE-101-002", LBTESTCD="HBA1C")
+    h = one_row(lb, USUBJID="PALACE-101-002", LBTESTCD="HBA1C")
     # IFCC 42 mmol/mol -> NGSP % = 42/10.929 + 2.15 = 5.99298 -> "5.993" and, read back, 5.993 (SF-VL-0101)
     assert h["LBSTRESC"] == "5.993" and h["LBSTRESN"] == 5.993 and h["LBSTRESU"] == "%"
-    cga = _one(lb, LBTESTCD="CGA")
+    cga = one_row(lb, LBTESTCD="CGA")
     assert cga["LBORRESU"] == "ug/L" and cga["LBSTRESN"] == 200 and cga["LBNRIND"] == "HIGH"
 
 
 def test_visits_unscheduled_and_epoch(kit_build):
     sv = kit_build[0]["SV"]
-    u = _one(sv, USUBJID="PALACE-101-001", SVSTDTC="2021-04-20")
+    u = one_row(sv, USUBJID="PALACE-101-001", SVSTDTC="2021-04-20")
     # after WEEK 4 (VISITNUM 3) -> 3.01 (SDTMIG 3.4 4.4.5)
     assert u["VISITNUM"] == 3.01 and u["VISIT"] == "UNSCHEDULED 3.01"
     ex = kit_build[0]["EX"]

@@ -13,6 +13,7 @@ import pyreadstat
 from click.testing import CliRunner
 
 from studyforge.cli import main
+from tests.sdtm.rulekit import one_row
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,12 +23,6 @@ def _xpt(folder: Path, name: str):
     return df
 
 
-def _one(df, **eq):
-    m = df
-    for k, v in eq.items():
-        m = m[m[k] == v]
-    assert len(m) == 1, f"{eq}: {len(m)} rows"
-    return m.iloc[0]
 
 
 def test_meridian_builds_from_raw_and_the_xpt_holds_the_hand_derived_values(tmp_path):
@@ -51,36 +46,36 @@ def test_meridian_builds_from_raw_and_the_xpt_holds_the_hand_derived_values(tmp_
     assert {"SF-BUILD-004", "SF-RES-000"} <= notices           # the skipped ADaM and results stages are said
 
     dm = _xpt(sdtm, "dm")
-    r = _one(dm, USUBJID="MERIDIAN-701-1015")
+    r = one_row(dm, USUBJID="MERIDIAN-701-1015")
     # SUBJID/SITEID from PATNUM "701-1015"; AGE 1954-04-12 -> 2023-01-09 = 68 (birthday not reached)
     assert (r.SUBJID, r.SITEID, r.BRTHDTC, r.RFICDTC, r.RFSTDTC, r.AGE) == \
         ("1015", "701", "1954-04-12", "2023-01-02", "2023-01-09T08:00", 68)
-    assert _one(dm, USUBJID="MERIDIAN-702-1004").INVNAM == "Dr. Jose Nunez"   # ascii_replacements
+    assert one_row(dm, USUBJID="MERIDIAN-702-1004").INVNAM == "Dr. Jose Nunez"   # ascii_replacements
 
     vs = _xpt(sdtm, "vs")
-    r = _one(vs, USUBJID="MERIDIAN-701-1015", VSTESTCD="WEIGHT", VSDTC="2023-01-09T08:15")
+    r = one_row(vs, USUBJID="MERIDIAN-701-1015", VSTESTCD="WEIGHT", VSDTC="2023-01-09T08:15")
     # 176 LB x 0.45359237 = 79.83225712 kg -> 79.83 (2 decimals); STRESC and STRESN agree
     assert (r.VSORRES, r.VSORRESU, r.VSSTRESC, r.VSSTRESN, r.VSSTRESU) == ("176", "LB", "79.83", 79.83, "kg")
-    r = _one(vs, USUBJID="MERIDIAN-701-1015", VSTESTCD="TEMP", VSDTC="2023-01-09T08:15")
+    r = one_row(vs, USUBJID="MERIDIAN-701-1015", VSTESTCD="TEMP", VSDTC="2023-01-09T08:15")
     # (98.6 - 32) x 5/9 = 37.0 C
     assert (r.VSSTRESC, r.VSSTRESN, r.VSLOC) == ("37.0", 37.0, "ORAL CAVITY")
-    r = _one(vs, USUBJID="MERIDIAN-708-1012", VSTESTCD="SYSBP", VSDTC="2023-02-08")
+    r = one_row(vs, USUBJID="MERIDIAN-708-1012", VSTESTCD="SYSBP", VSDTC="2023-02-08")
     # blank VSTIM: date only; VSDY 2023-02-08 - 2023-01-25 + 1 = 15
     assert (r.VSSTRESN, r.VSLOC, r.VSLAT, r.VSPOS, r.VSDY) == (128, "ARM", "RIGHT", "SUPINE", 15)
 
     lb = _xpt(sdtm, "lb")
     base = dict(USUBJID="MERIDIAN-702-1004", LBDTC="2023-01-11T07:45")
-    r = _one(lb, LBTESTCD="HGB", **base)
+    r = one_row(lb, LBTESTCD="HGB", **base)
     # 13,2 g/dL x 10 = 132 g/L; range 12,0-17,5 g/dL -> 120-175 g/L; LBDY 11 - 18 = -7
     assert (r.LBORRES, r.LBSTRESC, r.LBSTRESN, r.LBSTRESU, r.LBSTNRLO, r.LBSTNRHI, r.LBDY) == \
         ("13,2", "132", 132, "g/L", 120, 175, -7)
-    r = _one(lb, LBTESTCD="CRP", **base)
+    r = one_row(lb, LBTESTCD="CRP", **base)
     assert (r.LBORRES, r.LBSTRESC, r.LBORRESU) == ("<0,5", "<0.5", "mg/L") and math.isnan(r.LBSTRESN)
-    assert _one(lb, LBTESTCD="CREAT", **base).LBORRESU == "umol/L"
+    assert one_row(lb, LBTESTCD="CREAT", **base).LBORRESU == "umol/L"
 
     ae = _xpt(sdtm, "ae")
-    r = _one(ae, USUBJID="MERIDIAN-701-1015", AETERM="HEADACHE")
+    r = one_row(ae, USUBJID="MERIDIAN-701-1015", AETERM="HEADACHE")
     assert (r.AESTDTC, r.AEENDTC, r.AEENDY) == ("2023-01--T14:30", "2023-01-20", 12) and math.isnan(r.AESTDY)
     se = _xpt(sdtm, "se")
     # placebo subject: Screening from consent, then the Placebo element from the first dose
-    assert _one(se, USUBJID="MERIDIAN-708-1012", TAETORD=2).ETCD == "PBO"
+    assert one_row(se, USUBJID="MERIDIAN-708-1012", TAETORD=2).ETCD == "PBO"

@@ -18,6 +18,7 @@ import pytest
 from sdtm._dates import form_dtc
 from sdtm.readers import compose_id, read_raw_dir
 from studyforge.spec.loader import load_spec
+from tests.sdtm.rulekit import one_row
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW = ROOT / "examples" / "meridian" / "raw"
@@ -101,25 +102,19 @@ def sdtm():
     return datasets, findings
 
 
-def _one(df, **eq):
-    m = df
-    for k, v in eq.items():
-        m = m[m[k] == v]
-    assert len(m) == 1, f"{eq}: {len(m)} rows"
-    return m.iloc[0]
 
 
 @sdtm_only
 def test_dm_named_subjects(sdtm):
     dm = sdtm[0]["DM"]
-    r = _one(dm, USUBJID="MERIDIAN-701-1015")
+    r = one_row(dm, USUBJID="MERIDIAN-701-1015")
     assert (r.SUBJID, r.SITEID, r.BRTHDTC, r.RFICDTC) == ("1015", "701", "1954-04-12", "2023-01-02")
     assert r.RFSTDTC.startswith("2023-01-09")        # first EX: 01/09/2023 08:00
     assert r.AGE == 68                               # 1954-04-12 -> 2023-01-09: birthday not yet reached
-    r = _one(dm, USUBJID="MERIDIAN-702-1004")
+    r = one_row(dm, USUBJID="MERIDIAN-702-1004")
     assert (r.SITEID, r.BRTHDTC, r.AGE) == ("702", "1970-02-28", 52)   # 2023-01-18 < 2023-02-28
     assert r.INVNAM == "Dr. Jose Nunez"              # raw.ascii_replacements é->e, ú->u, ñ->n
-    r = _one(dm, USUBJID="MERIDIAN-708-1012")
+    r = one_row(dm, USUBJID="MERIDIAN-708-1012")
     assert (r.SITEID, r.BRTHDTC, r.AGE) == ("708", "1951-06-15", 71)   # 2023-01-25 < 2023-06-15
 
 
@@ -127,31 +122,31 @@ def test_dm_named_subjects(sdtm):
 def test_vs_wide_form_with_qualifiers_and_units(sdtm):
     vs = sdtm[0]["VS"]
     s = "MERIDIAN-701-1015"
-    r = _one(vs, USUBJID=s, VSTESTCD="SYSBP", VSDTC="2023-01-09T08:15")
+    r = one_row(vs, USUBJID=s, VSTESTCD="SYSBP", VSDTC="2023-01-09T08:15")
     # Expectation changed: was VSLOC "LEFT ARM". CT LOC (C74456, extensible) has ARM (C32141) and no
     # "LEFT ARM"; laterality is VSLAT (CT LAT C99073) per SDTMIG 3.4 VS (--LOC with --LAT), so the
     # collected BPLOC "LEFT ARM" is VSLOC ARM + VSLAT LEFT.
     assert (r.VSORRES, r.VSORRESU, r.VSSTRESN, r.VSPOS, r.VSLOC, r.VSLAT, r.VSDY) == \
         ("142", "mmHg", 142, "SUPINE", "ARM", "LEFT", 1)
-    r = _one(vs, USUBJID=s, VSTESTCD="SYSBP", VSDTC="2023-01-09T08:20")
+    r = one_row(vs, USUBJID=s, VSTESTCD="SYSBP", VSDTC="2023-01-09T08:20")
     assert (r.VSSTRESN, r.VSPOS) == (138, "STANDING")
-    r = _one(vs, USUBJID=s, VSTESTCD="TEMP", VSDTC="2023-01-09T08:15")
+    r = one_row(vs, USUBJID=s, VSTESTCD="TEMP", VSDTC="2023-01-09T08:15")
     # 98.6 F -> C: (98.6 - 32) * 5 / 9 = 66.6 * 5 / 9 = 37.0
     # Expectation changed: was VSLOC "ORAL"; the CT LOC term for the mouth is ORAL CAVITY (C12421, synonym
     # "Mouth"); "ORAL" is a ROUTE term, not a location.
     assert (r.VSORRES, r.VSORRESU, r.VSSTRESU, r.VSLOC) == ("98.6", "F", "C", "ORAL CAVITY")
     assert math.isclose(r.VSSTRESN, 37.0, abs_tol=0.005)
-    r = _one(vs, USUBJID=s, VSTESTCD="WEIGHT", VSDTC="2023-01-09T08:15")
+    r = one_row(vs, USUBJID=s, VSTESTCD="WEIGHT", VSDTC="2023-01-09T08:15")
     # 176 LB * 0.45359237 kg/LB = 79.83225712 kg (79.83 at two decimals)
     assert (r.VSORRES, r.VSORRESU, r.VSSTRESU) == ("176", "LB", "kg")
     assert math.isclose(r.VSSTRESN, 79.83, abs_tol=0.005)
-    r = _one(vs, USUBJID="MERIDIAN-702-1004", VSTESTCD="WEIGHT", VSDTC="2023-01-18T09:15")
+    r = one_row(vs, USUBJID="MERIDIAN-702-1004", VSTESTCD="WEIGHT", VSDTC="2023-01-18T09:15")
     assert (r.VSORRES, r.VSSTRESN, r.VSSTRESU) == ("64.5", 64.5, "kg")   # already kg: unchanged
-    r = _one(vs, USUBJID="MERIDIAN-708-1012", VSTESTCD="TEMP", VSDTC="2023-02-08")
+    r = one_row(vs, USUBJID="MERIDIAN-708-1012", VSTESTCD="TEMP", VSDTC="2023-02-08")
     # blank VSTIM: date only; study day 2023-02-08 - 2023-01-25 + 1 = 15; tympanic, already C
     # Expectation changed: was VSLOC "TYMPANIC"; the CT LOC term is TYMPANIC MEMBRANE (C12502).
     assert (r.VSSTRESN, r.VSLOC, r.VSDY) == (37.2, "TYMPANIC MEMBRANE", 15)
-    r = _one(vs, USUBJID="MERIDIAN-708-1012", VSTESTCD="SYSBP", VSDTC="2023-02-08")
+    r = one_row(vs, USUBJID="MERIDIAN-708-1012", VSTESTCD="SYSBP", VSDTC="2023-02-08")
     # Expectation changed: was VSLOC "RIGHT ARM"; CT LOC ARM + LAT RIGHT (as above)
     assert (r.VSSTRESN, r.VSLOC, r.VSLAT, r.VSPOS) == (128, "ARM", "RIGHT", "SUPINE")
 
@@ -161,33 +156,33 @@ def test_lb_text_results_comparators_and_decimal_commas(sdtm):
     lb = sdtm[0]["LB"]
     s = "MERIDIAN-702-1004"
     base = dict(USUBJID=s, LBDTC="2023-01-11T07:45")   # screening 01/11/2023 07:45; LBDY 11 - 18 = -7
-    r = _one(lb, LBTEST="Creatinine", **base)
+    r = one_row(lb, LBTEST="Creatinine", **base)
     # "88,4" decimal comma -> 88.4; the unit "µmol/L" is CT UNIT umol/L (C48508)
     assert (r.LBORRES, r.LBORRESU, r.LBSTRESC, r.LBSTRESN, r.LBDY) == ("88,4", "umol/L", "88.4", 88.4, -7)
     # Expectation changed: was LBTEST "C-reactive protein" (the lab's name). LBTEST holds the CT LBTEST
     # submission value of LBTESTCD CRP (C64548): "C Reactive Protein" (codelist C67154).
-    r = _one(lb, LBTEST="C Reactive Protein", **base)
+    r = one_row(lb, LBTEST="C Reactive Protein", **base)
     # SDTMIG 3.4 LB: a result with a comparator keeps it in --STRESC; --STRESN stays null
     assert (r.LBORRES, r.LBSTRESC) == ("<0,5", "<0.5") and math.isnan(r.LBSTRESN)
-    r = _one(lb, LBTEST="Hemoglobin", **base)
+    r = one_row(lb, LBTEST="Hemoglobin", **base)
     # 13,2 g/dL -> 13.2 g/dL x 10 = 132 g/L (standard unit g/L)
     assert (r.LBORRES, r.LBORRESU, r.LBSTRESN, r.LBSTRESU) == ("13,2", "g/dL", 132.0, "g/L")
-    r = _one(lb, LBTEST="Troponin I", **base)
+    r = one_row(lb, LBTEST="Troponin I", **base)
     assert r.LBORRES == "ND" and math.isnan(r.LBSTRESN)   # lab legend: ND = not detected, no number
-    r = _one(lb, USUBJID="MERIDIAN-708-1012", LBTEST="C Reactive Protein", LBDTC="2023-02-22T07:45")
+    r = one_row(lb, USUBJID="MERIDIAN-708-1012", LBTEST="C Reactive Protein", LBDTC="2023-02-22T07:45")
     assert (r.LBORRES, r.LBSTRESC) == (">200", ">200") and math.isnan(r.LBSTRESN)
 
 
 @sdtm_only
 def test_ae_partial_dates_and_study_days(sdtm):
     ae = sdtm[0]["AE"]
-    r = _one(ae, USUBJID="MERIDIAN-701-1015", AETERM="HEADACHE")
+    r = one_row(ae, USUBJID="MERIDIAN-701-1015", AETERM="HEADACHE")
     # start "01/UNK/2023" 14:30 -> partial; --DY is never computed from a partial date
     assert (r.AESTDTC, r.AEENDTC, r.AEENDY) == ("2023-01--T14:30", "2023-01-20", 12)   # 20 - 9 + 1
     assert math.isnan(r.AESTDY)
-    r = _one(ae, USUBJID="MERIDIAN-701-1015", AETERM="DIZZINESS")
+    r = one_row(ae, USUBJID="MERIDIAN-701-1015", AETERM="DIZZINESS")
     assert (r.AESTDTC, r.AESTDY) == ("2023-02-03T07:50", 26)   # Jan 9 -> Feb 3 = 25 days, + 1
-    r = _one(ae, USUBJID="MERIDIAN-708-1012", AETERM="COUGH")
+    r = one_row(ae, USUBJID="MERIDIAN-708-1012", AETERM="COUGH")
     assert (r.AESTDTC, r.AEENDTC, r.AESTDY) == ("2023-02-02", "2023-02-12", 9)   # 8 days after Jan 25, + 1
 
 
