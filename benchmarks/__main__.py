@@ -29,6 +29,9 @@ def main(argv: list[str]) -> int:
         names = [n for n in names if any(a in n for a in args.names)]
     options = {"baseline": args.baseline or None,
                "sizes": tuple(int(x) for x in args.sizes.split(",")) if args.sizes else None}
+    from studyforge import xpt
+    print("compiled loops (studyforge/_speedups.c): "
+          + ("on" if xpt._speedups is not None else "OFF - not built or STUDYFORGE_NO_SPEEDUPS set"), flush=True)
     failed = []
     for name in names:
         mod = importlib.import_module(f"benchmarks.{name}")

@@ -84,6 +84,18 @@ class SafeGroup(click.Group):
         return code
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """The version, and whether the XPT writer's compiled loops are in use (a build without a C compiler
+    has none: the numpy path then writes the same bytes, slower).  Imported only when asked."""
+    if not value or ctx.resilient_parsing:
+        return
+    from studyforge import xpt
+
+    loops = "on" if xpt._speedups is not None else "off - the numpy path, same bytes, slower"
+    click.echo(f"studyforge, version {__version__} (compiled loops: {loops})")
+    ctx.exit()
+
+
 def _exit(code: int) -> None:
     """Commands return their exit code through click (so SafeGroup sees exceptions first)."""
     if code:
@@ -91,7 +103,8 @@ def _exit(code: int) -> None:
 
 
 @click.group(cls=SafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="studyforge")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version (and whether the compiled loops are in use) and exit.")
 @click.option("--debug", is_flag=True, help="Show the Python traceback of an error instead of one line.")
 def main(debug: bool) -> None:
     """Spec-driven CDISC submission data: raw CRF exports -> SDTM -> ADaM -> XPT, define.xml, Dataset-JSON."""

@@ -101,7 +101,7 @@ def decode(frame, p: DecodeParams, refs: Refs):
     if miss.any():
         notes += refs.row_findings(frame, miss, Severity.ERROR, "SD0204", f"no decode in {', '.join(p.codelists)}",
                                    p.var, codes)
-    return out.fillna("").astype(str), notes
+    return out.astype(object).fillna("").astype(str), notes   # no decode at all maps to float NaN
 
 
 # -- constant ---------------------------------------------------------------------------------------
