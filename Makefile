@@ -18,7 +18,7 @@ demo: $(STAMP)
 # The whole suite with Python-object strings, then the string-layout-sensitive tests (XPT, Dataset-JSON,
 # dataset writer, SDTM, layout equality) again with pyarrow-backed strings (tests/conftest.py).
 ARROW_TESTS := tests/test_xpt.py tests/test_xpt_fastpath.py tests/test_xpt_properties.py tests/test_datasetjson.py \
-	tests/test_dataset_writer.py tests/test_string_backends.py tests/sdtm
+	tests/test_dataset_writer.py tests/test_string_backends.py tests/test_speedups.py tests/sdtm
 
 test: $(STAMP)
 	STUDYFORGE_STRING_STORAGE=python $(BIN)/python -m pytest -n 2 -q
