@@ -916,7 +916,8 @@ def _merged(cols: list[_Column]) -> _Column:
     values side by side (mixed-radix order), its code is the members' codes in that radix."""
     table = cols[0].data[:int(cols[0].codes.max()) + 1]
     combos = int(np.prod([int(c.codes.max()) + 1 for c in cols], dtype=np.int64))
-    codes = cols[0].codes.astype(_compact_dtype(combos - 1))     # _GROUP_ROWS combinations fit 16 bits
+    # a dtype that holds `combos` itself, so each radix k (<= combos) fits too; _GROUP_ROWS fit 16 bits
+    codes = cols[0].codes.astype(_compact_dtype(combos))
     for c in cols[1:]:
         k = int(c.codes.max()) + 1
         t = c.data[:k]

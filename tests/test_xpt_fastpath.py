@@ -140,3 +140,13 @@ def test_adjacent_text_columns_merged_keep_every_value(tmp_path: Path) -> None:
     for c in ("STUDYID", "DOMAIN", "TESTCD", "UNIT", "RES"):
         assert list(back[c]) == list(df[c].fillna("")), c
     assert list(back["SEQ"]) == list(df["SEQ"])
+
+
+def test_merged_columns_with_a_radix_of_256(tmp_path: Path) -> None:
+    # a constant column (1 value) beside one of exactly 256 values merge into 1 * 256 combinations: the
+    # radix 256 itself must fit the merged codes' dtype (it once overflowed uint8)
+    vals = [f"V{i:03d}" for i in range(256)] * 3
+    df = pd.DataFrame({"A": pd.Series(["X"] * len(vals), dtype="str"), "B": pd.Series(vals, dtype="str")})
+    write_xpt(df, tmp_path / "m.xpt", name="M")
+    back, _ = pyreadstat.read_xport(tmp_path / "m.xpt")
+    assert list(back["B"]) == vals and (back["A"] == "X").all()
