@@ -45,7 +45,8 @@ def sort_codes(frame: pd.DataFrame, keys: list[str], known: dict[str, np.ndarray
         elif typed:
             cols.append(typed_codes(col))
         else:
-            cols.append(text_ranks(col)[0])
+            ranks, texts = text_ranks(col)
+            cols.append((ranks, len(texts)))      # dense already: not ranked again
     return lex_order(cols)
 
 

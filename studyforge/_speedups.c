@@ -9,7 +9,7 @@
  *                (character values gathered from a table of distinct values, numbers converted to IBM
  *                hex floats), with the GIL released.
  *
- * Both are optional: studyforge.xpt has a numpy path for each that gives the same bytes (tests compare
+ * All are optional: studyforge.xpt has a numpy path for each that gives the same bytes (tests compare
  * them), used when this module was not built.  No numpy headers: arrays arrive through the buffer
  * protocol. */
 #define PY_SSIZE_T_CLEAN
@@ -17,18 +17,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(_MSC_VER)
 #include <stdlib.h>
+
+#if defined(_MSC_VER)
 #define BSWAP64(x) _byteswap_uint64(x)
-#define PREFETCH(p) ((void)0)
 #else
 #define BSWAP64(x) __builtin_bswap64(x)
-#define PREFETCH(p) __builtin_prefetch(p)
 #endif
-
-/* How many values ahead the object headers are fetched: the str objects of a column lie anywhere in
- * memory, and waiting for each in turn (one cache miss per row) is most of the time a column takes. */
-#define AHEAD 24
 
 /* ------------------------------------------------------------------------------------------------ */
 /* factorize_str */
@@ -216,8 +211,6 @@ static PyObject *factorize_str(PyObject *self, PyObject *args)
     int32_t prev_code = -1;
     for (Py_ssize_t i = 0; i < n && status == 0; i++) {
         PyObject *o = vals[i];
-        if (i + AHEAD < n)
-            PREFETCH(vals[i + AHEAD]);
         if (o == prev) {
             codes[i] = prev_code;
             continue;

@@ -50,8 +50,10 @@ def pack(keys: Iterable[tuple[np.ndarray, int]], n: int) -> np.ndarray:
     return packed
 
 
-def lex_order(keys: list[np.ndarray]) -> np.ndarray:
+def lex_order(keys: list[np.ndarray | tuple[np.ndarray, int]]) -> np.ndarray:
     """The permutation that sorts rows by keys[0], then keys[1], ...; ties keep their order (stable),
-    i.e. np.lexsort([np.arange(n), *reversed(keys)])."""
-    n = len(keys[0]) if keys else 0
-    return np.argsort(pack((dense_ranks(np.asarray(k)) for k in keys), n), kind="stable")
+    i.e. np.lexsort([np.arange(n), *reversed(keys)]).  A key given as (dense ranks 0..width-1, width),
+    as text_ranks makes them, is packed as it is: only plain arrays are ranked here."""
+    n = len(keys[0][0] if isinstance(keys[0], tuple) else keys[0]) if keys else 0
+    return np.argsort(pack((k if isinstance(k, tuple) else dense_ranks(np.asarray(k)) for k in keys), n),
+                      kind="stable")

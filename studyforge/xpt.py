@@ -444,13 +444,19 @@ _SHARED_SAMPLE = 2048    # rows sampled to guess whether a column repeats the sa
 
 
 def factorize_str_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pd.factorize of an object array whose values are all str or missing (a `str` column),
-    minus pandas' O(n) re-inference of the dtype: the same string hashtable, same codes/order.
+    """pd.factorize of an object array whose values are all str or missing (a `str` column): the same
+    codes and first-appearance order, without pandas' O(n) re-inference of the dtype.
 
-    Columns made by broadcasting or mapping hold few distinct str *objects*: those are deduplicated
-    by identity first (object addresses via the buffer protocol, hashed as integers), and only the
-    distinct objects are hashed as text.  First-appearance order, hence the codes, is the same."""
+    The compiled hash (_speedups.factorize_str) when built.  Otherwise pandas' string hash table, and
+    columns made by broadcasting or mapping, which hold few distinct str *objects*, are deduplicated by
+    identity first (object addresses via the buffer protocol, hashed as integers), so only the distinct
+    objects are hashed as text."""
     values = np.ascontiguousarray(values, dtype=object)
+    if _speedups is not None:   # the compiled hash, ~4x pandas', needs no identity dedupe (runs cost nothing)
+        codes = np.empty(len(values), dtype=np.int32)
+        uniq = _speedups.factorize_str(values, codes)
+        if uniq is not None:
+            return codes, _object_array(uniq)
     n = len(values)
     if n > 4 * _SHARED_SAMPLE:
         ptr = np.frombuffer(memoryview(values).cast("B"), dtype=np.intp)   # identity, not content
@@ -467,11 +473,6 @@ def factorize_str_objects(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _factorize_str_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if _speedups is not None:          # word-at-a-time hash, no per-value missing test: ~4x pandas'
-        codes = np.empty(len(values), dtype=np.int32)
-        uniq = _speedups.factorize_str(np.ascontiguousarray(values, dtype=object), codes)
-        if uniq is not None:
-            return codes, _object_array(uniq)
     try:
         from pandas._libs.hashtable import StringHashTable  # what pd.factorize picks for text
         uniq, codes = StringHashTable(max(1, min(len(values), 1 << 16))).factorize(values, na_sentinel=-1)

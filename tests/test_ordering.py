@@ -34,3 +34,14 @@ def test_many_wide_keys_are_renumbered_not_overflowed() -> None:
     rng = np.random.default_rng(3)
     keys = [rng.integers(0, 2000, 5000) for _ in range(6)]
     assert (lex_order(keys) == np.lexsort([np.arange(5000), *reversed(keys)])).all()
+
+
+def test_keys_given_as_dense_ranks_sort_as_their_arrays() -> None:
+    # a key given as (dense ranks, width) is packed as it is; the order must equal lexsort's on the arrays
+    rng = np.random.default_rng(5)
+    text = np.array(["", "A", "AB", "B", "b"], dtype=object)[rng.integers(0, 5, 3000)]
+    ranks, uniq = np.unique(text, return_inverse=True)[1].ravel(), np.unique(text)
+    num = rng.integers(0, 3, 3000)
+    expected = np.lexsort([np.arange(3000), num, text]).tolist()
+    assert lex_order([(ranks, len(uniq)), num]).tolist() == expected
+    assert lex_order([num, (ranks, len(uniq))]).tolist() == np.lexsort([np.arange(3000), text, num]).tolist()

@@ -46,7 +46,14 @@ def test_fast_paths_same_bytes_as_object_columns(tmp_path: Path) -> None:
     assert list(back["ORRES"]) == list(df["ORRES"].fillna(""))
 
 
-def test_factorize_str_matches_pandas() -> None:
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled", "pandas-table"])
+def test_factorize_str_matches_pandas(compiled: bool, monkeypatch) -> None:
+    import studyforge.xpt as xpt
+
+    if not compiled:                      # the route without studyforge._speedups: identity dedupe
+        monkeypatch.setattr(xpt, "_speedups", None)
+    elif xpt._speedups is None:
+        pytest.skip("studyforge._speedups not built")
     shared = np.array(["b", "a", None, "b", "c"], dtype=object)[np.random.default_rng(1).integers(0, 5, 50_000)]
     codes, uniq = factorize_str_objects(shared)                       # identity path (5 objects)
     ref_codes, ref_uniq = pd.factorize(shared)

@@ -137,7 +137,9 @@ def build_forms(p: FormsParams, refs: Refs):
         notes += got
     if not parts:
         return empty_rows(), notes
-    out = parts[0].reset_index(drop=True) if len(parts) == 1 else pd.concat(parts, ignore_index=True, sort=False)
+    if len(parts) == 1:                  # raw text has '' for missing already: nothing to fill
+        return parts[0].reset_index(drop=True), notes
+    out = pd.concat(parts, ignore_index=True, sort=False)
     holes = [c for c in out.columns if out[c].hasnans]    # only columns one part lacked have missing values
     return (out.fillna({c: "" for c in holes}) if holes else out), notes
 
