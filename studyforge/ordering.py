@@ -55,5 +55,7 @@ def lex_order(keys: list[np.ndarray | tuple[np.ndarray, int]]) -> np.ndarray:
     i.e. np.lexsort([np.arange(n), *reversed(keys)]).  A key given as (dense ranks 0..width-1, width),
     as text_ranks makes them, is packed as it is: only plain arrays are ranked here."""
     n = len(keys[0][0] if isinstance(keys[0], tuple) else keys[0]) if keys else 0
-    return np.argsort(pack((k if isinstance(k, tuple) else dense_ranks(np.asarray(k)) for k in keys), n),
-                      kind="stable")
+    packed = pack((k if isinstance(k, tuple) else dense_ranks(np.asarray(k)) for k in keys), n)
+    if bool((packed[1:] >= packed[:-1]).all()):   # already in order (SDTM is built so): the stable sort
+        return np.arange(n)                           # of a non-decreasing array is the identity, O(n)
+    return np.argsort(packed, kind="stable")

@@ -45,3 +45,11 @@ def test_keys_given_as_dense_ranks_sort_as_their_arrays() -> None:
     expected = np.lexsort([np.arange(3000), num, text]).tolist()
     assert lex_order([(ranks, len(uniq)), num]).tolist() == expected
     assert lex_order([num, (ranks, len(uniq))]).tolist() == np.lexsort([np.arange(3000), text, num]).tolist()
+
+
+def test_sorted_and_tied_input_keeps_its_order() -> None:
+    # already non-decreasing keys with ties: the stable order is the identity (the O(n) shortcut)
+    a = np.array([0, 0, 1, 1, 1, 3])
+    b = np.array(["A", "A", "", "B", "B", "A"], dtype=object)
+    assert lex_order([a, b]).tolist() == np.lexsort([np.arange(6), b, a]).tolist() == [0, 1, 2, 3, 4, 5]
+    assert lex_order([b, a]).tolist() == np.lexsort([np.arange(6), a, b]).tolist()
