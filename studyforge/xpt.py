@@ -940,7 +940,7 @@ class _Plan:
     reclen: int
     meta: XptMetadata
     fillers: list[tuple[_Column, int]] = field(default_factory=list)
-    kernel_fillers: list[list[tuple]] = field(default_factory=list)   # _speedups' view: all, non-static
+    kernel_fillers: list[tuple[list[_Column], list[tuple]]] = field(default_factory=list)  # all; non-static
 
     def fill(self, rows: np.ndarray, a: int, b: int, skip_static: bool = False) -> None:
         """Fill rows a..b; skip_static leaves constant columns as an earlier fill of `rows` left them."""
@@ -954,13 +954,15 @@ class _Plan:
     def _fill_compiled(self, rows: np.ndarray, a: int, b: int, skip_static: bool) -> None:
         """The same records in one pass of compiled code (GIL released): gathers and IBM conversion."""
         if not self.kernel_fillers:      # made once, before the fill threads start (see _plan)
-            self.kernel_fillers = [[(0 if c.is_char else 1, pos, c.length, c.data, c.codes)
-                                    for c, pos in self.fillers if not (skip and c.static)] for skip in (False, True)]
-        bad = _speedups.fill_records(rows, self.reclen, a, b, self.kernel_fillers[skip_static])
+            for skip in (False, True):
+                cols = [(c, pos) for c, pos in self.fillers if not (skip and c.static)]
+                self.kernel_fillers.append(
+                    ([c for c, _ in cols], [(0 if c.is_char else 1, pos, c.length, c.data, c.codes) for c, pos in cols]))
+        columns, specs = self.kernel_fillers[skip_static]
+        bad = _speedups.fill_records(rows, self.reclen, a, b, specs)
         if bad is not None:
             i, row, status = bad
-            c = self.fillers[[k for k, (col, _) in enumerate(self.fillers)
-                              if not (skip_static and col.static)][i]][0]
+            c = columns[i]
             why = "rounds outside the IBM float range" if status == 1 else \
                 "is outside the IBM float range (|x| <= 16**63)"
             raise XptError(f"{c.name}: value {float(c.data[row])!r} at row {row + 1} {why}")

@@ -60,21 +60,31 @@ def _as_objects(df: pd.DataFrame) -> pd.DataFrame:
                          for c in df.columns})
 
 
+LAYOUTS = {"python": pd.StringDtype("python", na_value=np.nan),
+           "pyarrow": pd.StringDtype("pyarrow", na_value=np.nan), "object": object}
+
+
+def _assert_same_in_every_layout(base: dict[str, pd.DataFrame], derive, min_rows: int, what: str) -> None:
+    """derive(sdtm) -> (frame, findings) gives the same values and findings whatever the SDTM text layout."""
+    results = {}
+    for name, dtype in LAYOUTS.items():
+        df, findings = derive(_in_layout(base, dtype))
+        results[name] = (_as_objects(plain_text(df)), [str(f) for f in findings])
+    ref, ref_findings = results["python"]
+    assert len(ref) > min_rows
+    for name, (df, findings) in results.items():
+        pd.testing.assert_frame_equal(df, ref, obj=f"{what} from {name} text")
+        assert findings == ref_findings
+
+
 def test_adlb_same_values_in_every_string_layout():
     pytest.importorskip("pyarrow")
     spec = load_spec(ROOT / "specs" / "cdiscpilot01")
-    results = {}
-    for name, dtype in {"python": pd.StringDtype("python", na_value=np.nan),
-                        "pyarrow": pd.StringDtype("pyarrow", na_value=np.nan), "object": object}.items():
-        sdtm = _in_layout(pilot_sdtm(), dtype)
+
+    def adlb(sdtm):
         adsl, _ = derive_adsl(sdtm, spec.datasets["ADSL"])
-        adlb, findings = derive_adlb(sdtm, adsl, spec.datasets["ADLB"])
-        results[name] = (_as_objects(plain_text(adlb)), [str(f) for f in findings])
-    ref, ref_findings = results["python"]
-    assert len(ref) > 1000
-    for name, (df, findings) in results.items():
-        pd.testing.assert_frame_equal(df, ref, obj=f"ADLB from {name} text")
-        assert findings == ref_findings
+        return derive_adlb(sdtm, adsl, spec.datasets["ADLB"])
+    _assert_same_in_every_layout(pilot_sdtm(), adlb, 1000, "ADLB")
 
 
 def test_adam_stage_hands_on_str_columns():
@@ -90,16 +100,8 @@ def test_adqs_same_values_in_every_string_layout():
     from tests.adam.reference import SPEC_DIR, reference_sdtm
 
     spec = load_spec(SPEC_DIR)
-    base = reference_sdtm(spec)
-    results = {}
-    for name, dtype in {"python": pd.StringDtype("python", na_value=np.nan),
-                        "pyarrow": pd.StringDtype("pyarrow", na_value=np.nan), "object": object}.items():
-        sdtm = _in_layout(base, dtype)
+
+    def adqs(sdtm):
         adsl, _ = derive_adsl(sdtm, spec.datasets["ADSL"])
-        adqs, findings = derive_adqs(sdtm, adsl, spec.datasets["ADQS"])
-        results[name] = (_as_objects(plain_text(adqs)), [str(f) for f in findings])
-    ref, ref_findings = results["python"]
-    assert len(ref) > 100
-    for name, (df, findings) in results.items():
-        pd.testing.assert_frame_equal(df, ref, obj=f"ADQS from {name} text")
-        assert findings == ref_findings
+        return derive_adqs(sdtm, adsl, spec.datasets["ADQS"])
+    _assert_same_in_every_layout(reference_sdtm(spec), adqs, 100, "ADQS")
